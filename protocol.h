@@ -1,0 +1,316 @@
+// protocol.h - the chat-and-board wire protocol, shared by server.cpp and client.cpp.
+//
+// Includes no Windows header on purpose: the framer and the parser are plain C++17, so they are
+// unit-tested and fuzzed natively on Linux. Every limit of the protocol is a named constant here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace proto {
+
+// ---- Limits and defaults -------------------------------------------------------------------
+
+constexpr int kDefaultPort = 9000;
+constexpr int kDefaultMaxClients = 10000;
+constexpr int kDefaultAccepts = 64;          // AcceptEx calls kept outstanding
+constexpr int kDefaultSendLimit = 256 * 1024;  // unsent bytes per client before "slow consumer"
+
+constexpr std::size_t kMaxLineBytes = 512;     // a line, counted as typed and edited
+constexpr std::size_t kMaxNickBytes = 16;
+constexpr std::size_t kMaxSubnegotiationBytes = 256;  // an IAC SB ... longer than this is abandoned
+constexpr std::size_t kMaxServerLineBytes = 8192;     // what client.exe accepts as one server line
+constexpr int kBoardSize = 8;
+constexpr int kWhoMaxNames = 50;
+constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this many or fewer are online
+
+constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
+constexpr std::string_view kErrServerFull = "ERR server full";
+constexpr std::string_view kShutdownNotice = "* server shutting down";
+
+// ---- Telnet bytes (RFC 854) ------------------------------------------------------------------
+
+namespace telnet {
+constexpr unsigned char SE = 240;    // end of subnegotiation
+constexpr unsigned char EC = 247;    // erase character
+constexpr unsigned char EL = 248;    // erase line
+constexpr unsigned char SB = 250;    // start of subnegotiation
+constexpr unsigned char WILL = 251;  // WILL, WONT, DO, DONT: 251..254, each followed by an option
+constexpr unsigned char DONT = 254;
+constexpr unsigned char IAC = 255;
+}  // namespace telnet
+
+// ---- Client-to-server line framer ------------------------------------------------------------
+//
+// Fed arbitrary chunks (one byte at a time or many lines at once); produces finished lines.
+// Works in place in a fixed buffer: no allocation, and its state is bounded whatever it is fed.
+//
+//   sink.on_line(std::string_view line)  -> bool   a trimmed, non-empty line; false stops feeding
+//   sink.on_line_too_long()              -> bool   once per line that passed kMaxLineBytes
+//
+// The view passed to on_line is valid only during the call.
+class LineFramer {
+public:
+    // Returns false when the sink asked to stop (the rest of the chunk is not consumed).
+    template <typename Sink>
+    bool feed(const char* data, std::size_t size, Sink& sink);
+
+    std::size_t pending_bytes() const { return length_; }
+
+private:
+    enum class Telnet : std::uint8_t { Data, Iac, Option, Sub, SubIac };
+
+    template <typename Sink>
+    bool end_line(Sink& sink);
+    template <typename Sink>
+    bool append(unsigned char byte, Sink& sink);
+    void erase_character();
+
+    char line_[kMaxLineBytes];
+    std::size_t length_ = 0;
+    std::size_t subnegotiation_bytes_ = 0;
+    Telnet telnet_ = Telnet::Data;
+    bool overflowed_ = false;  // this line passed the limit: discard up to its end
+    bool after_cr_ = false;    // a CR ended the last line: a following LF or NUL belongs to it
+};
+
+template <typename Sink>
+bool LineFramer::feed(const char* data, std::size_t size, Sink& sink) {
+    using namespace telnet;
+    for (std::size_t i = 0; i < size; ++i) {
+        const unsigned char byte = static_cast<unsigned char>(data[i]);
+
+        switch (telnet_) {
+        case Telnet::Data:
+            break;
+        case Telnet::Iac:
+            telnet_ = Telnet::Data;
+            if (byte == IAC) {  // IAC IAC is a literal 0xFF
+                after_cr_ = false;
+                if (!append(byte, sink))
+                    return false;
+            } else if (byte == SB) {
+                telnet_ = Telnet::Sub;
+                subnegotiation_bytes_ = 0;
+            } else if (byte >= WILL) {
+                telnet_ = Telnet::Option;
+            } else if (byte == EC) {
+                erase_character();
+            } else if (byte == EL) {
+                length_ = 0;
+            }
+            continue;  // any other command (NOP, GA, AYT, ...) is dropped
+        case Telnet::Option:
+            telnet_ = Telnet::Data;  // the option byte of WILL/WONT/DO/DONT
+            continue;
+        case Telnet::Sub:
+        case Telnet::SubIac:
+            // Bounded: a subnegotiation that never ends is abandoned, not buffered.
+            if (++subnegotiation_bytes_ > kMaxSubnegotiationBytes) {
+                telnet_ = Telnet::Data;
+                break;
+            }
+            if (telnet_ == Telnet::SubIac)
+                telnet_ = byte == SE ? Telnet::Data : Telnet::Sub;
+            else if (byte == IAC)
+                telnet_ = Telnet::SubIac;
+            continue;
+        }
+
+        if (byte == IAC) {
+            telnet_ = Telnet::Iac;
+            continue;
+        }
+        if ((byte == '\n' || byte == '\0') && after_cr_) {  // CR LF and CR NUL end one line
+            after_cr_ = false;
+            continue;
+        }
+        after_cr_ = false;
+        if (byte == '\n' || byte == '\r') {
+            after_cr_ = byte == '\r';
+            if (!end_line(sink))
+                return false;
+        } else if (byte == '\b' || byte == 0x7F) {
+            erase_character();
+        } else if (byte == '\t' || byte >= 0x20) {
+            if (!append(byte == '\t' ? ' ' : byte, sink))
+                return false;
+        }
+        // every other control byte, ESC included, is dropped: nobody can move another's cursor
+    }
+    return true;
+}
+
+template <typename Sink>
+bool LineFramer::end_line(Sink& sink) {
+    const bool overflowed = overflowed_;
+    std::size_t begin = 0, end = length_;
+    length_ = 0;
+    overflowed_ = false;
+    if (overflowed)
+        return true;  // its one error was reported when it overflowed
+    while (begin < end && line_[begin] == ' ')
+        ++begin;
+    while (end > begin && line_[end - 1] == ' ')
+        --end;
+    if (begin == end)
+        return true;  // empty lines are ignored
+    return sink.on_line(std::string_view(line_ + begin, end - begin));
+}
+
+// The byte that would pass the limit reports the line's one error; the rest of it is discarded.
+template <typename Sink>
+bool LineFramer::append(unsigned char byte, Sink& sink) {
+    if (overflowed_)
+        return true;
+    if (length_ == kMaxLineBytes) {
+        overflowed_ = true;
+        length_ = 0;
+        return sink.on_line_too_long();
+    }
+    line_[length_++] = static_cast<char>(byte);
+    return true;
+}
+
+// Erases a whole UTF-8 character: its continuation bytes (10xxxxxx), then its lead byte.
+inline void LineFramer::erase_character() {
+    if (overflowed_)
+        return;
+    constexpr int kMaxContinuationBytes = 3;
+    int continuation = 0;
+    while (length_ > 0 && continuation < kMaxContinuationBytes &&
+           (static_cast<unsigned char>(line_[length_ - 1]) & 0xC0) == 0x80) {
+        --length_;
+        ++continuation;
+    }
+    if (length_ > 0)
+        --length_;
+}
+
+// ---- Commands ----------------------------------------------------------------------------------
+
+enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Ping, Stats, Help, Quit, Unknown };
+
+struct Command {
+    CommandKind kind;
+    std::string_view word;      // the command as typed, "/nick"; empty for chat
+    std::string_view argument;  // the rest after the word and its spaces; the whole line for chat
+};
+
+inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
+            return false;
+    return true;
+}
+
+// `line` is what the framer produced: trimmed and non-empty.
+inline Command parse_command(std::string_view line) {
+    if (line.empty() || line[0] != '/')
+        return {CommandKind::Chat, {}, line};
+    std::size_t word_end = line.find(' ');
+    if (word_end == std::string_view::npos)
+        word_end = line.size();
+    std::size_t argument_begin = word_end;
+    while (argument_begin < line.size() && line[argument_begin] == ' ')
+        ++argument_begin;
+    const std::string_view word = line.substr(0, word_end);
+    const std::string_view argument = line.substr(argument_begin);
+
+    struct Name { std::string_view text; CommandKind kind; };
+    static constexpr Name kNames[] = {
+        {"/nick", CommandKind::Nick},   {"/who", CommandKind::Who},     {"/move", CommandKind::Move},
+        {"/board", CommandKind::Board}, {"/ping", CommandKind::Ping},   {"/stats", CommandKind::Stats},
+        {"/help", CommandKind::Help},   {"/quit", CommandKind::Quit},
+    };
+    for (const Name& name : kNames)
+        if (equals_ignoring_case(word, name.text))
+            return {name.kind, word, argument};
+    return {CommandKind::Unknown, word, argument};
+}
+
+// 1..kMaxNickBytes of A-Z a-z 0-9 _ -
+inline bool is_valid_nick(std::string_view nick) {
+    if (nick.empty() || nick.size() > kMaxNickBytes)
+        return false;
+    for (char c : nick) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+struct Step { int dx, dy; };  // y grows downwards: "up" is y - 1
+
+// "up", "down", "left", "right" or their first letters, any case. False for anything else.
+inline bool parse_direction(std::string_view text, Step& step) {
+    struct Name { std::string_view longName, shortName; Step step; };
+    static constexpr Name kDirections[] = {
+        {"up", "u", {0, -1}}, {"down", "d", {0, 1}}, {"left", "l", {-1, 0}}, {"right", "r", {1, 0}},
+    };
+    for (const Name& d : kDirections) {
+        if (equals_ignoring_case(text, d.longName) || equals_ignoring_case(text, d.shortName)) {
+            step = d.step;
+            return true;
+        }
+    }
+    return false;
+}
+
+// ---- Server-to-client lines -------------------------------------------------------------------
+
+// Appends one message as it goes on the wire: 0xFF doubled (telnet's IAC IAC), then CR LF.
+inline void append_wire_line(std::string& out, std::string_view line) {
+    for (char c : line) {
+        out.push_back(c);
+        if (static_cast<unsigned char>(c) == telnet::IAC)
+            out.push_back(c);
+    }
+    out += "\r\n";
+}
+
+// client.exe's side: splits what the server sends into lines (LF, CR LF), IAC IAC back to 0xFF.
+// A line longer than kMaxServerLineBytes is delivered in pieces of that size.
+//   on_line(std::string_view line) -> void
+class ServerLineReader {
+public:
+    template <typename OnLine>
+    void feed(const char* data, std::size_t size, OnLine&& on_line) {
+        for (std::size_t i = 0; i < size; ++i) {
+            const unsigned char byte = static_cast<unsigned char>(data[i]);
+            if (byte == telnet::IAC && !after_iac_) {
+                after_iac_ = true;
+                continue;
+            }
+            after_iac_ = false;
+            if (byte == '\n') {
+                std::size_t end = length_;
+                if (end > 0 && line_[end - 1] == '\r')
+                    --end;
+                length_ = 0;
+                on_line(std::string_view(line_, end));
+                continue;
+            }
+            if (length_ == kMaxServerLineBytes) {
+                on_line(std::string_view(line_, length_));
+                length_ = 0;
+            }
+            line_[length_++] = static_cast<char>(byte);
+        }
+    }
+
+private:
+    char line_[kMaxServerLineBytes];
+    std::size_t length_ = 0;
+    bool after_iac_ = false;
+};
+
+}  // namespace proto
