@@ -46,9 +46,9 @@ def exe_command(name, args):
 class Process:
     """A running .exe whose output lines are collected by a reader thread."""
 
-    def __init__(self, name, args, env):
+    def __init__(self, name, args, env, stdin=subprocess.DEVNULL):
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if ON_WINDOWS else 0
-        self.proc = subprocess.Popen(exe_command(name, args), env=env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(exe_command(name, args), env=env, stdin=stdin,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      creationflags=flags)
         self.lines = []

@@ -1,0 +1,994 @@
+// client.cpp - the interactive client for server.exe, and a stress tester that drives thousands
+// of bots from one thread.
+//
+// Both modes run on one completion port and one loop, like the server: connections are opened
+// with ConnectEx, each has one WSARecv and at most one WSASend outstanding, and the loop switches
+// on OP_CONNECT / OP_RECV / OP_SEND. In interactive mode a helper thread reads the console and
+// posts each line to the port; in bot mode a timer queue says which bot acts next.
+#include "iocp.h"
+#include "protocol.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+// ---- Constants --------------------------------------------------------------------------------
+
+constexpr DWORD kRecvBufferBytes = 4096;
+constexpr ULONG kCompletionBatch = 128;
+constexpr std::uint64_t kProgressEveryMs = 1000;
+constexpr std::uint64_t kDrainMs = 5000;  // after the run, how long outstanding replies are awaited
+constexpr std::size_t kMaxOutstanding = 64;  // replies one bot may await before it pauses sending
+constexpr std::size_t kEchoMessageBytes = 64;
+constexpr int kExitCannotConnect = 1;
+constexpr int kExitBadOptions = 2;
+constexpr int kExitServerClosed = 3;
+
+// Completion keys that are not connections.
+constexpr ULONG_PTR kStopKey = ~ULONG_PTR(0);
+constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 1;
+
+const char* const kUsage =
+    "usage: client.exe [HOST] [PORT]                      interactive\n"
+    "       client.exe --bots N [--duration S] [--rate R] [--ramp C] [--mix ping|move|chat|echo]\n"
+    "                  [--depth K] [HOST] [PORT]          stress test\n"
+    "\n"
+    "  HOST PORT     the server (default 127.0.0.1 9000)\n"
+    "  --bots N      open N connections from this one thread\n"
+    "  --duration S  each bot acts for S seconds after it connects (default 10)\n"
+    "  --rate R      actions per second per bot (default 1)\n"
+    "  --ramp C      connections opened per second (default 500)\n"
+    "  --mix M       ping: /ping with sequence and timestamp; move: /move; chat: chat lines;\n"
+    "                echo: 64-byte messages against server.exe --echo (default ping)\n"
+    "  --depth K     echo only: keep K messages in flight per bot, sending the next as soon as\n"
+    "                one returns (closed loop, --rate is ignored)\n"
+    "\n"
+    "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors.\n"
+    "Exit code 0 only when every bot connected and there was no error.\n";
+
+enum class Mix { Ping, Move, Chat, Echo };
+
+struct Options {
+    const char* host = "127.0.0.1";
+    int port = proto::kDefaultPort;
+    int bots = 0;  // 0: interactive
+    int duration_s = 10;
+    int rate = 1;
+    int ramp = 500;
+    int depth = 0;  // echo: messages in flight; 0 = paced by --rate
+    Mix mix = Mix::Ping;
+};
+
+// Microseconds since the program started, from the performance counter.
+class Clock {
+public:
+    Clock() {
+        QueryPerformanceFrequency(&frequency_);
+        QueryPerformanceCounter(&start_);
+    }
+    std::uint64_t us() const {
+        LARGE_INTEGER now;
+        QueryPerformanceCounter(&now);
+        const std::uint64_t ticks = static_cast<std::uint64_t>(now.QuadPart - start_.QuadPart);
+        const std::uint64_t frequency = static_cast<std::uint64_t>(frequency_.QuadPart);
+        return ticks / frequency * 1000000 + ticks % frequency * 1000000 / frequency;
+    }
+    std::uint64_t ms() const { return us() / 1000; }
+
+private:
+    LARGE_INTEGER frequency_{};
+    LARGE_INTEGER start_{};
+};
+
+// Round-trip times in fixed memory: 16 buckets per power of two (within 6 %), not a list of
+// every sample, so a long run with millions of replies costs the same as a short one.
+class Histogram {
+public:
+    void add(std::uint64_t us) {
+        ++counts_[bucket_of(us)];
+        ++total_;
+        max_ = std::max(max_, us);
+    }
+    void clear() { *this = Histogram(); }
+    std::uint64_t total() const { return total_; }
+    double max_ms() const { return static_cast<double>(max_) / 1000.0; }
+    double percentile_ms(double fraction) const {
+        if (total_ == 0)
+            return 0.0;
+        const std::uint64_t rank = static_cast<std::uint64_t>(fraction * static_cast<double>(total_ - 1));
+        std::uint64_t seen = 0;
+        for (int i = 0; i < kBuckets; ++i) {
+            seen += counts_[i];
+            if (seen > rank)
+                return static_cast<double>(std::min(middle_of(i), max_)) / 1000.0;
+        }
+        return max_ms();
+    }
+
+private:
+    static constexpr int kSubBits = 4;
+    static constexpr int kSub = 1 << kSubBits;
+    static constexpr int kBuckets = 64 * kSub;
+
+    static int bucket_of(std::uint64_t v) {
+        if (v < kSub)
+            return static_cast<int>(v);
+        int msb = kSubBits;
+        while (msb < 63 && (v >> (msb + 1)) != 0)
+            ++msb;
+        const int shift = msb - kSubBits;
+        return (msb - kSubBits + 1) * kSub + static_cast<int>((v >> shift) & (kSub - 1));
+    }
+    static std::uint64_t middle_of(int bucket) {
+        if (bucket < kSub)
+            return static_cast<std::uint64_t>(bucket);
+        const int shift = bucket / kSub - 1;
+        const std::uint64_t low = (static_cast<std::uint64_t>(kSub + bucket % kSub)) << shift;
+        return low + ((std::uint64_t{1} << shift) >> 1);
+    }
+
+    std::uint64_t counts_[kBuckets] = {};
+    std::uint64_t total_ = 0;
+    std::uint64_t max_ = 0;
+};
+
+// ---- One connection ------------------------------------------------------------------------------
+
+enum class LinkState : std::uint8_t { Idle, Connecting, Open, Closed };
+
+// A connection with one receive and at most one send in flight. Links live in an array that is
+// never resized: the OS holds pointers to the OVERLAPPEDs and buffers while operations run.
+struct Link {
+    IoContext connect_io{};
+    IoContext recv_io{};
+    IoContext send_io{};
+    SOCKET socket = INVALID_SOCKET;
+    LinkState state = LinkState::Idle;
+    int pending_io = 0;
+    bool send_posted = false;
+    bool shutdown_after_send = false;  // half-close once the queue is empty (end of input)
+    std::string queued;
+    std::string sending;
+    std::size_t sent = 0;
+    proto::ServerLineReader reader;
+    char recv_buffer[kRecvBufferBytes];
+};
+
+struct Network {
+    HANDLE port = nullptr;
+    LPFN_CONNECTEX connect_ex = nullptr;
+    SOCKADDR_STORAGE server{};
+    int server_length = 0;
+};
+
+// Resolves HOST and loads ConnectEx. False (with the reason printed) when it cannot.
+bool open_network(const Options& options, Network& net) {
+    net.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+    if (!net.port) {
+        log_error("CreateIoCompletionPort", GetLastError());
+        return false;
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    addrinfo* found = nullptr;
+    const std::string port_text = std::to_string(options.port);
+    const int rc = getaddrinfo(options.host, port_text.c_str(), &hints, &found);
+    if (rc != 0 || !found) {
+        std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options.host, options.port,
+                     error_text(static_cast<DWORD>(rc)).c_str());
+        return false;
+    }
+    std::memcpy(&net.server, found->ai_addr, found->ai_addrlen);
+    net.server_length = static_cast<int>(found->ai_addrlen);
+    freeaddrinfo(found);
+
+    const SOCKET probe = open_overlapped_socket(net.server.ss_family);
+    if (probe == INVALID_SOCKET) {
+        log_error("WSASocket", static_cast<DWORD>(WSAGetLastError()));
+        return false;
+    }
+    const bool loaded = load_extension(probe, WSAID_CONNECTEX, net.connect_ex);
+    closesocket(probe);
+    return loaded;
+}
+
+// ConnectEx needs a bound socket. False when the connect could not even be posted.
+bool start_connect(Network& net, Link& link, ULONG_PTR key, DWORD& error) {
+    link.socket = open_overlapped_socket(net.server.ss_family);
+    if (link.socket == INVALID_SOCKET) {
+        error = static_cast<DWORD>(WSAGetLastError());
+        return false;
+    }
+    SOCKADDR_STORAGE local{};
+    local.ss_family = net.server.ss_family;
+    const int local_length = local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (bind(link.socket, reinterpret_cast<sockaddr*>(&local), local_length) == SOCKET_ERROR ||
+        !CreateIoCompletionPort(reinterpret_cast<HANDLE>(link.socket), net.port, key, 0)) {
+        error = static_cast<DWORD>(WSAGetLastError());
+        closesocket(link.socket);
+        link.socket = INVALID_SOCKET;
+        return false;
+    }
+    link.connect_io = IoContext{};
+    link.connect_io.op = OP_CONNECT;
+    link.state = LinkState::Connecting;
+    ++link.pending_io;
+    if (!net.connect_ex(link.socket, reinterpret_cast<sockaddr*>(&net.server), net.server_length, nullptr, 0,
+                        nullptr, &link.connect_io.overlapped)) {
+        error = static_cast<DWORD>(WSAGetLastError());
+        if (error != ERROR_IO_PENDING) {
+            --link.pending_io;  // an immediate failure queues no completion
+            closesocket(link.socket);
+            link.socket = INVALID_SOCKET;
+            link.state = LinkState::Closed;
+            return false;
+        }
+    }
+    return true;
+}
+
+// The connect finished well: the socket becomes a normal connected socket.
+void on_connected(Link& link) {
+    setsockopt(link.socket, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
+    set_no_delay(link.socket);
+    link.state = LinkState::Open;
+}
+
+bool post_recv(Link& link) {
+    link.recv_io = IoContext{};
+    link.recv_io.op = OP_RECV;
+    WSABUF buffer{kRecvBufferBytes, link.recv_buffer};
+    DWORD flags = 0;
+    ++link.pending_io;
+    if (WSARecv(link.socket, &buffer, 1, nullptr, &flags, &link.recv_io.overlapped, nullptr) == SOCKET_ERROR &&
+        WSAGetLastError() != WSA_IO_PENDING) {
+        --link.pending_io;
+        return false;
+    }
+    return true;
+}
+
+bool post_send(Link& link) {
+    link.send_io = IoContext{};
+    link.send_io.op = OP_SEND;
+    WSABUF buffer{static_cast<ULONG>(link.sending.size() - link.sent), &link.sending[link.sent]};
+    ++link.pending_io;
+    link.send_posted = true;
+    if (WSASend(link.socket, &buffer, 1, nullptr, 0, &link.send_io.overlapped, nullptr) == SOCKET_ERROR &&
+        WSAGetLastError() != WSA_IO_PENDING) {
+        --link.pending_io;
+        link.send_posted = false;
+        return false;
+    }
+    return true;
+}
+
+// Starts a send of everything queued, unless one is in flight (it will take the rest when done).
+bool flush(Link& link) {
+    if (link.send_posted || link.state != LinkState::Open)
+        return true;
+    if (link.queued.empty()) {
+        if (link.shutdown_after_send) {
+            link.shutdown_after_send = false;
+            shutdown(link.socket, SD_SEND);
+        }
+        return true;
+    }
+    link.sending.swap(link.queued);
+    link.queued.clear();
+    link.sent = 0;
+    return post_send(link);
+}
+
+// A send finished: false when the connection failed.
+bool on_sent(Link& link, DWORD bytes, DWORD error) {
+    link.send_posted = false;
+    if (error != 0 || link.state != LinkState::Open)
+        return false;
+    link.sent += bytes;
+    if (link.sent < link.sending.size())
+        return post_send(link);  // a short send: finish it first
+    link.sending.clear();
+    link.sent = 0;
+    return flush(link);
+}
+
+void close_link(Link& link) {
+    if (link.socket != INVALID_SOCKET) {
+        closesocket(link.socket);
+        link.socket = INVALID_SOCKET;
+    }
+    link.state = LinkState::Closed;
+}
+
+// ---- Interactive mode ----------------------------------------------------------------------------
+
+// One line typed (or the end of input), handed from the console thread to the loop.
+struct InputLine {
+    OVERLAPPED overlapped{};  // only carries the pointer through the port
+    std::string text;
+    bool end_of_input = false;
+};
+
+// Blocking reads belong on a thread of their own; the line goes to the loop through the port.
+DWORD WINAPI read_console(void* parameter) {
+    const HANDLE port = parameter;
+    char line[proto::kMaxLineBytes * 4];
+    for (;;) {
+        auto* input = new InputLine;
+        if (!std::fgets(line, sizeof line, stdin)) {
+            input->end_of_input = true;
+            PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped);
+            return 0;
+        }
+        input->text = line;
+        while (!input->text.empty() && (input->text.back() == '\n' || input->text.back() == '\r'))
+            input->text.pop_back();
+        PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped);
+    }
+}
+
+int run_interactive(const Options& options) {
+    Network net;
+    if (!open_network(options, net))
+        return kExitCannotConnect;
+    post_to_port_on_console_stop(net.port, kStopKey);
+    SetConsoleOutputCP(CP_UTF8);
+
+    auto link = std::make_unique<Link>();
+    DWORD error = 0;
+    if (!start_connect(net, *link, 0, error)) {
+        std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options.host, options.port, error_text(error).c_str());
+        return kExitCannotConnect;
+    }
+    bool asked_to_leave = false;  // /quit typed or input ended: the server's close is expected
+    OVERLAPPED_ENTRY entries[kCompletionBatch];
+    for (;;) {
+        ULONG count = 0;
+        if (!GetQueuedCompletionStatusEx(net.port, entries, kCompletionBatch, &count, INFINITE, FALSE)) {
+            log_error("GetQueuedCompletionStatusEx", GetLastError());
+            return 1;
+        }
+        for (ULONG i = 0; i < count; ++i) {
+            const OVERLAPPED_ENTRY& entry = entries[i];
+            if (entry.lpCompletionKey == kStopKey)
+                return 0;  // Ctrl+C
+            if (entry.lpCompletionKey == kInputKey) {
+                std::unique_ptr<InputLine> input(CONTAINING_RECORD(entry.lpOverlapped, InputLine, overlapped));
+                if (input->end_of_input) {
+                    asked_to_leave = true;
+                    link->shutdown_after_send = true;  // the server answers what it got, then closes
+                } else {
+                    asked_to_leave = asked_to_leave || proto::equals_ignoring_case(input->text, "/quit");
+                    link->queued += input->text;
+                    link->queued += "\r\n";
+                }
+                if (!flush(*link)) {
+                    std::fprintf(stderr, "connection lost: %s\n", error_text(static_cast<DWORD>(WSAGetLastError())).c_str());
+                    return kExitServerClosed;
+                }
+                continue;
+            }
+            IoContext& io = *io_context_of(entry.lpOverlapped);
+            --link->pending_io;
+            const DWORD io_error = completion_error(link->socket, entry.lpOverlapped);
+            switch (io.op) {
+            case OP_CONNECT:
+                if (io_error != 0) {
+                    std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options.host, options.port,
+                                 error_text(io_error).c_str());
+                    return kExitCannotConnect;
+                }
+                on_connected(*link);
+                if (!post_recv(*link) || !flush(*link)) {
+                    std::fprintf(stderr, "connection lost\n");
+                    return kExitServerClosed;
+                }
+                CloseHandle(CreateThread(nullptr, 0, read_console, net.port, 0, nullptr));
+                break;
+            case OP_RECV:
+                if (io_error != 0 || entry.dwNumberOfBytesTransferred == 0) {
+                    std::fflush(stdout);
+                    if (asked_to_leave)
+                        return 0;
+                    std::fprintf(stderr, "server closed the connection\n");
+                    return kExitServerClosed;
+                }
+                link->reader.feed(link->recv_buffer, entry.dwNumberOfBytesTransferred, [](std::string_view line) {
+                    std::fwrite(line.data(), 1, line.size(), stdout);
+                    std::fputc('\n', stdout);
+                });
+                std::fflush(stdout);
+                if (!post_recv(*link)) {
+                    std::fprintf(stderr, "server closed the connection\n");
+                    return kExitServerClosed;
+                }
+                break;
+            case OP_SEND:
+                if (!on_sent(*link, entry.dwNumberOfBytesTransferred, io_error)) {
+                    std::fprintf(stderr, "server closed the connection\n");
+                    return kExitServerClosed;
+                }
+                break;
+            case OP_ACCEPT:
+                break;
+            }
+        }
+    }
+}
+
+// ---- Stress test: bots --------------------------------------------------------------------------
+
+enum ErrorKind {
+    kConnectFailed,
+    kConnectionLost,
+    kUnexpectedLine,
+    kOutOfOrder,
+    kRepliesMissing,
+    kErrorKinds
+};
+const char* const kErrorNames[kErrorKinds] = {"connect failed", "connection lost", "unexpected line",
+                                              "lost, duplicated or reordered reply", "replies missing at the end"};
+
+// What a bot sent and still awaits, oldest first, in a fixed ring.
+struct Awaited {
+    std::uint64_t sequence;
+    std::uint64_t sent_us;
+    int x, y;  // move: where the piece should be once the server has applied this move
+};
+
+struct Bot {
+    Link link;
+    std::uint32_t id = 0;
+    char nick[proto::kMaxNickBytes + 1] = {};
+    bool welcomed = false;
+    bool finished = false;          // acted for its whole duration
+    std::uint64_t act_until_ms = 0;
+    std::uint64_t next_sequence = 0;
+    int x = -1, y = -1;             // move: last position the server confirmed (-1: not known yet)
+    int step = 0;                   // move: position in the walking pattern
+    Awaited awaited[kMaxOutstanding];
+    std::size_t awaited_head = 0, awaited_count = 0;
+};
+
+struct Totals {
+    std::uint64_t connected = 0, failed = 0, sent = 0, received = 0;
+    std::uint64_t errors[kErrorKinds] = {};
+    std::uint64_t error_total() const {
+        std::uint64_t sum = 0;
+        for (std::uint64_t e : errors)
+            sum += e;
+        return sum;
+    }
+};
+
+class BotRun {
+public:
+    BotRun(const Options& options, Network& net) : options_(options), net_(net) {}
+    int run();
+
+private:
+    struct Timer {
+        std::uint64_t due_ms;
+        std::uint32_t bot;
+        bool operator>(const Timer& other) const { return due_ms > other.due_ms; }
+    };
+
+    void connect_next();
+    void on_connect_done(Bot& bot, DWORD error);
+    void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
+    void on_line(Bot& bot, std::string_view line);
+    void on_reply(Bot& bot, std::uint64_t sequence, std::uint64_t sent_us);
+    void act(Bot& bot);
+    void send_message(Bot& bot);
+    void lose(Bot& bot, ErrorKind kind);
+    void finish(Bot& bot);
+    void error(ErrorKind kind) { ++totals_.errors[kind]; }
+    void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
+    void report_progress(std::uint64_t now_ms);
+    int report_result();
+    bool echo_closed_loop() const { return options_.mix == Mix::Echo && options_.depth > 0; }
+    std::uint64_t action_interval_ms() const { return std::max<std::uint64_t>(1, 1000 / static_cast<std::uint64_t>(options_.rate)); }
+
+    const Options& options_;
+    Network& net_;
+    Clock clock_;
+    std::unique_ptr<Bot[]> bots_;
+    std::uint32_t next_to_connect_ = 0;
+    std::uint32_t active_bots_ = 0;  // not yet done: connecting, awaiting the welcome, or acting
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+    Totals totals_;
+    Histogram all_, interval_;
+    std::uint64_t interval_sent_ = 0, interval_received_ = 0;
+    std::string message_;  // scratch
+};
+
+int BotRun::run() {
+    const std::uint32_t count = static_cast<std::uint32_t>(options_.bots);
+    bots_ = std::make_unique<Bot[]>(count);
+    for (std::uint32_t i = 0; i < count; ++i)
+        bots_[i].id = i;
+    active_bots_ = count;
+    post_to_port_on_console_stop(net_.port, kStopKey);
+
+    std::unique_ptr<OVERLAPPED_ENTRY[]> entries(new OVERLAPPED_ENTRY[kCompletionBatch]);
+    std::uint64_t next_progress_ms = kProgressEveryMs;
+    std::uint64_t drain_until_ms = 0;  // set once every bot has finished acting
+    bool interrupted = false;
+    for (;;) {
+        const std::uint64_t now = clock_.ms();
+        // Connections are opened at the ramp rate: bot i is due at i / ramp seconds.
+        while (next_to_connect_ < count &&
+               static_cast<std::uint64_t>(next_to_connect_) * 1000 / static_cast<std::uint64_t>(options_.ramp) <= now)
+            connect_next();
+        while (!timers_.empty() && timers_.top().due_ms <= now) {
+            Bot& bot = bots_[timers_.top().bot];
+            timers_.pop();
+            act(bot);
+        }
+        if (now >= next_progress_ms) {
+            report_progress(now);
+            next_progress_ms += kProgressEveryMs;
+        }
+        if (drain_until_ms == 0 && active_bots_ == 0)
+            drain_until_ms = now + kDrainMs;  // every bot is done acting: wait for the last replies
+        if (drain_until_ms != 0) {
+            bool awaiting = false;
+            for (std::uint32_t i = 0; i < count && !awaiting; ++i)
+                awaiting = bots_[i].link.state == LinkState::Open && bots_[i].awaited_count > 0;
+            if (!awaiting || now >= drain_until_ms || interrupted)
+                break;
+        }
+
+        std::uint64_t wake = next_progress_ms;
+        if (!timers_.empty())
+            wake = std::min(wake, timers_.top().due_ms);
+        if (next_to_connect_ < count)
+            wake = std::min(wake, static_cast<std::uint64_t>(next_to_connect_) * 1000 / static_cast<std::uint64_t>(options_.ramp));
+        if (drain_until_ms != 0)
+            wake = std::min(wake, now + 50);
+        const DWORD timeout = wake > now ? static_cast<DWORD>(wake - now) : 0;
+        ULONG got = 0;
+        if (!GetQueuedCompletionStatusEx(net_.port, entries.get(), kCompletionBatch, &got, timeout, FALSE)) {
+            const DWORD failure = GetLastError();
+            if (failure != WAIT_TIMEOUT) {
+                log_error("GetQueuedCompletionStatusEx", failure);
+                return 1;
+            }
+            got = 0;
+        }
+        for (ULONG i = 0; i < got; ++i) {
+            const OVERLAPPED_ENTRY& entry = entries[i];
+            if (entry.lpCompletionKey == kStopKey) {  // Ctrl+C: stop acting, report what was seen
+                interrupted = true;
+                next_to_connect_ = count;
+                while (!timers_.empty())
+                    timers_.pop();
+                drain_until_ms = clock_.ms();
+                continue;
+            }
+            Bot& bot = bots_[entry.lpCompletionKey];
+            IoContext& io = *io_context_of(entry.lpOverlapped);
+            --bot.link.pending_io;
+            if (bot.link.state == LinkState::Closed)
+                continue;  // cancelled by our own close
+            const DWORD io_error = completion_error(bot.link.socket, entry.lpOverlapped);
+            switch (io.op) {
+            case OP_CONNECT: on_connect_done(bot, io_error); break;
+            case OP_RECV: on_recv_done(bot, entry.dwNumberOfBytesTransferred, io_error); break;
+            case OP_SEND:
+                if (!on_sent(bot.link, entry.dwNumberOfBytesTransferred, io_error))
+                    lose(bot, kConnectionLost);
+                break;
+            case OP_ACCEPT: break;
+            }
+        }
+    }
+    return report_result();
+}
+
+void BotRun::connect_next() {
+    Bot& bot = bots_[next_to_connect_++];
+    DWORD failure = 0;
+    if (!start_connect(net_, bot.link, bot.id, failure)) {
+        ++totals_.failed;
+        error(kConnectFailed);
+        finish(bot);
+        if (totals_.failed <= 3)
+            std::fprintf(stderr, "bot %u: cannot connect: %s\n", bot.id, error_text(failure).c_str());
+    }
+}
+
+void BotRun::on_connect_done(Bot& bot, DWORD failure) {
+    if (failure != 0) {
+        ++totals_.failed;
+        error(kConnectFailed);
+        close_link(bot.link);
+        finish(bot);
+        if (totals_.failed <= 3)
+            std::fprintf(stderr, "bot %u: cannot connect: %s\n", bot.id, error_text(failure).c_str());
+        return;
+    }
+    on_connected(bot.link);
+    ++totals_.connected;
+    if (!post_recv(bot.link)) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
+    if (options_.mix == Mix::Echo) {  // the echo server sends no welcome: start at once
+        bot.welcomed = true;
+        if (echo_closed_loop()) {
+            for (int i = 0; i < options_.depth; ++i)
+                send_message(bot);
+            if (!flush(bot.link))
+                lose(bot, kConnectionLost);
+            schedule(bot, bot.act_until_ms);  // replies drive the sending; this timer ends it
+        } else {
+            schedule(bot, clock_.ms() + bot.id % action_interval_ms());
+        }
+    }
+}
+
+void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
+    if (failure != 0 || bytes == 0) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    bot.link.reader.feed(bot.link.recv_buffer, bytes, [&](std::string_view line) { on_line(bot, line); });
+    if (bot.link.state != LinkState::Open)
+        return;
+    if (!post_recv(bot.link) || !flush(bot.link))
+        lose(bot, kConnectionLost);
+}
+
+// Parses "B.S.T" (bot, sequence, send time in us) at the start of `text`.
+bool parse_token(std::string_view text, std::uint64_t (&fields)[3]) {
+    std::size_t at = 0;
+    for (int f = 0; f < 3; ++f) {
+        const std::size_t begin = at;
+        std::uint64_t value = 0;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9')
+            value = value * 10 + static_cast<std::uint64_t>(text[at++] - '0');
+        if (at == begin || (f < 2 && (at >= text.size() || text[at++] != '.')))
+            return false;
+        fields[f] = value;
+    }
+    return at == text.size() || text[at] == ' ' || text[at] == '.';
+}
+
+void BotRun::on_line(Bot& bot, std::string_view line) {
+    ++totals_.received;
+    ++interval_received_;
+    if (line.substr(0, 4) == "ERR ") {
+        error(kUnexpectedLine);
+        return;
+    }
+    std::uint64_t token[3] = {};
+    switch (options_.mix) {
+    case Mix::Echo: {
+        std::string_view body = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
+        if (line.substr(0, 2) != "e " || !parse_token(body, token) || token[0] != bot.id) {
+            error(kUnexpectedLine);
+            return;
+        }
+        // The exact bytes are checked: the message is rebuilt from its token and compared.
+        std::string expected;
+        expected.reserve(kEchoMessageBytes);
+        expected = "e " + std::to_string(token[0]) + "." + std::to_string(token[1]) + "." + std::to_string(token[2]) + " ";
+        expected.resize(kEchoMessageBytes - 1, '.');
+        if (line != expected) {
+            error(kUnexpectedLine);
+            return;
+        }
+        on_reply(bot, token[1], token[2]);
+        if (echo_closed_loop() && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms)
+            send_message(bot);
+        return;
+    }
+    case Mix::Ping:
+    case Mix::Move:
+    case Mix::Chat:
+        break;
+    }
+    if (!bot.welcomed) {
+        // "* welcome guestN, N online - ..." names this bot; its actions start now.
+        const std::string_view prefix = "* welcome ";
+        if (line.substr(0, prefix.size()) != prefix) {
+            error(kUnexpectedLine);
+            return;
+        }
+        const std::string_view rest = line.substr(prefix.size());
+        const std::string_view nick = rest.substr(0, std::min(rest.find(','), proto::kMaxNickBytes));
+        std::snprintf(bot.nick, sizeof bot.nick, "%.*s", static_cast<int>(nick.size()), nick.data());
+        bot.welcomed = true;
+        schedule(bot, clock_.ms() + bot.id % action_interval_ms());
+        return;
+    }
+    const std::string_view nick = bot.nick;
+    switch (options_.mix) {
+    case Mix::Ping:
+        if (line.substr(0, 5) == "PONG ") {
+            if (!parse_token(line.substr(5), token) || token[0] != bot.id) {
+                error(kUnexpectedLine);
+                return;
+            }
+            on_reply(bot, token[1], token[2]);
+        }
+        break;
+    case Mix::Chat: {
+        // Our own line: "nick: c B.S.T"; everyone else's chat is expected and ignored.
+        if (line.size() > nick.size() + 4 && line.substr(0, nick.size()) == nick &&
+            line.substr(nick.size(), 4) == ": c ") {
+            if (!parse_token(line.substr(nick.size() + 4), token) || token[0] != bot.id) {
+                error(kUnexpectedLine);
+                return;
+            }
+            on_reply(bot, token[1], token[2]);
+        }
+        break;
+    }
+    case Mix::Move: {
+        // Our own "MOVE nick x y" lines must come back in order, at the squares we expect.
+        const std::string_view prefix = "MOVE ";
+        if (line.substr(0, prefix.size()) != prefix || line.substr(prefix.size(), nick.size()) != nick ||
+            line.size() <= prefix.size() + nick.size() || line[prefix.size() + nick.size()] != ' ')
+            break;
+        const std::string_view where = line.substr(prefix.size() + nick.size() + 1);
+        const int x = where.size() == 3 ? where[0] - '0' : -1, y = where.size() == 3 ? where[2] - '0' : -1;
+        if (bot.awaited_count == 0 || x < 0 || y < 0) {
+            error(kOutOfOrder);
+            return;
+        }
+        Awaited& oldest = bot.awaited[bot.awaited_head];
+        if (oldest.x >= 0 && (oldest.x != x || oldest.y != y)) {
+            error(kOutOfOrder);
+            return;
+        }
+        bot.x = x;
+        bot.y = y;
+        on_reply(bot, oldest.sequence, oldest.sent_us);
+        break;
+    }
+    case Mix::Echo:
+        break;
+    }
+}
+
+// A reply to the oldest awaited message must carry its sequence: anything else means a reply was
+// lost, duplicated or reordered.
+void BotRun::on_reply(Bot& bot, std::uint64_t sequence, std::uint64_t sent_us) {
+    if (bot.awaited_count == 0 || bot.awaited[bot.awaited_head].sequence != sequence) {
+        error(kOutOfOrder);
+        return;
+    }
+    bot.awaited_head = (bot.awaited_head + 1) % kMaxOutstanding;
+    --bot.awaited_count;
+    const std::uint64_t now = clock_.us();
+    const std::uint64_t rtt = now > sent_us ? now - sent_us : 0;
+    all_.add(rtt);
+    interval_.add(rtt);
+}
+
+void BotRun::act(Bot& bot) {
+    if (bot.link.state != LinkState::Open)
+        return;
+    if (clock_.ms() >= bot.act_until_ms) {
+        finish(bot);
+        return;
+    }
+    if (bot.awaited_count < kMaxOutstanding)
+        send_message(bot);
+    if (!flush(bot.link)) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    schedule(bot, clock_.ms() + action_interval_ms());
+}
+
+// Queues one action of the bot's mix and remembers what must come back.
+void BotRun::send_message(Bot& bot) {
+    const std::uint64_t sequence = bot.next_sequence++;
+    const std::uint64_t now = clock_.us();
+    const std::string token = std::to_string(bot.id) + "." + std::to_string(sequence) + "." + std::to_string(now);
+    Awaited awaited{sequence, now, -1, -1};
+    switch (options_.mix) {
+    case Mix::Ping: message_ = "/ping " + token + "\r\n"; break;
+    case Mix::Chat: message_ = "c " + token + "\r\n"; break;
+    case Mix::Echo:
+        message_ = "e " + token + " ";
+        message_.resize(kEchoMessageBytes - 1, '.');
+        message_ += '\n';
+        break;
+    case Mix::Move: {
+        // A walk right, down, left, up; the first reply tells where the piece stands, and from
+        // then on each reply must be the square the move leads to (or stays at, at an edge).
+        static const char* const kWalk[] = {"right", "down", "left", "up"};
+        static const int kDx[] = {1, 0, -1, 0}, kDy[] = {0, 1, 0, -1};
+        const int direction = bot.step++ % 4;
+        message_ = std::string("/move ") + kWalk[direction] + "\r\n";
+        if (bot.x >= 0 && bot.awaited_count == 0) {
+            const int x = bot.x + kDx[direction], y = bot.y + kDy[direction];
+            const bool on_board = x >= 0 && x < proto::kBoardSize && y >= 0 && y < proto::kBoardSize;
+            awaited.x = on_board ? x : bot.x;
+            awaited.y = on_board ? y : bot.y;
+        }
+        break;
+    }
+    }
+    bot.awaited[(bot.awaited_head + bot.awaited_count) % kMaxOutstanding] = awaited;
+    ++bot.awaited_count;
+    bot.link.queued += message_;
+    ++totals_.sent;
+    ++interval_sent_;
+}
+
+void BotRun::finish(Bot& bot) {
+    if (bot.finished)
+        return;
+    bot.finished = true;
+    --active_bots_;
+}
+
+void BotRun::lose(Bot& bot, ErrorKind kind) {
+    if (bot.link.state == LinkState::Closed)
+        return;
+    finish(bot);
+    error(kind);
+    if (bot.awaited_count > 0)
+        totals_.errors[kRepliesMissing] += bot.awaited_count;
+    bot.awaited_count = 0;
+    close_link(bot.link);
+}
+
+void BotRun::report_progress(std::uint64_t now_ms) {
+    std::printf("t=%llus connected=%llu failed=%llu sent/s=%llu recv/s=%llu p50_ms=%.2f p99_ms=%.2f errors=%llu\n",
+                static_cast<unsigned long long>(now_ms / 1000), static_cast<unsigned long long>(totals_.connected),
+                static_cast<unsigned long long>(totals_.failed), static_cast<unsigned long long>(interval_sent_),
+                static_cast<unsigned long long>(interval_received_), interval_.percentile_ms(0.50),
+                interval_.percentile_ms(0.99), static_cast<unsigned long long>(totals_.error_total()));
+    std::fflush(stdout);
+    interval_.clear();
+    interval_sent_ = interval_received_ = 0;
+}
+
+int BotRun::report_result() {
+    for (int i = 0; i < options_.bots; ++i) {
+        Bot& bot = bots_[i];
+        if (bot.link.state == LinkState::Open && bot.awaited_count > 0)
+            totals_.errors[kRepliesMissing] += bot.awaited_count;
+        close_link(bot.link);
+    }
+    const unsigned long long errors = totals_.error_total();
+    std::printf("\n  %-36s %llu\n", "bots", static_cast<unsigned long long>(options_.bots));
+    std::printf("  %-36s %llu\n", "connected", static_cast<unsigned long long>(totals_.connected));
+    std::printf("  %-36s %llu\n", "failed", static_cast<unsigned long long>(totals_.failed));
+    std::printf("  %-36s %llu\n", "sent", static_cast<unsigned long long>(totals_.sent));
+    std::printf("  %-36s %llu\n", "received", static_cast<unsigned long long>(totals_.received));
+    std::printf("  %-36s %llu\n", "errors", errors);
+    for (int kind = 0; kind < kErrorKinds; ++kind)
+        if (totals_.errors[kind] != 0)
+            std::printf("    %-34s %llu\n", kErrorNames[kind], static_cast<unsigned long long>(totals_.errors[kind]));
+    std::printf("  %-36s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
+                all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(),
+                static_cast<unsigned long long>(all_.total()));
+    std::printf("RESULT bots=%d connected=%llu failed=%llu sent=%llu received=%llu errors=%llu p50_ms=%.2f "
+                "p99_ms=%.2f max_ms=%.2f\n",
+                options_.bots, static_cast<unsigned long long>(totals_.connected),
+                static_cast<unsigned long long>(totals_.failed), static_cast<unsigned long long>(totals_.sent),
+                static_cast<unsigned long long>(totals_.received), errors, all_.percentile_ms(0.50),
+                all_.percentile_ms(0.99), all_.max_ms());
+    std::fflush(stdout);
+    const bool all_connected = totals_.connected == static_cast<std::uint64_t>(options_.bots);
+    return errors == 0 && all_connected ? 0 : 1;
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+bool parse_int(const char* text, int low, int high, int& value) {
+    char* end = nullptr;
+    const long parsed = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || parsed < low || parsed > high)
+        return false;
+    value = static_cast<int>(parsed);
+    return true;
+}
+
+// Returns -1 when the options are good, otherwise the exit code.
+int parse_options(int argc, char** argv, Options& options) {
+    struct IntOption { const char* name; int* value; int low, high; };
+    const IntOption int_options[] = {
+        {"--bots", &options.bots, 1, 100000},     {"--duration", &options.duration_s, 1, 86400},
+        {"--rate", &options.rate, 1, 1000},       {"--ramp", &options.ramp, 1, 100000},
+        {"--depth", &options.depth, 1, static_cast<int>(kMaxOutstanding)},
+    };
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h" || arg == "/?") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (arg.size() > 1 && arg[0] == '-') {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "error: %s needs a value\n\n%s", argv[i], kUsage);
+                return kExitBadOptions;
+            }
+            const char* value = argv[++i];
+            if (arg == "--mix") {
+                const std::string_view mix = value;
+                if (mix == "ping") options.mix = Mix::Ping;
+                else if (mix == "move") options.mix = Mix::Move;
+                else if (mix == "chat") options.mix = Mix::Chat;
+                else if (mix == "echo") options.mix = Mix::Echo;
+                else {
+                    std::fprintf(stderr, "error: --mix %s: expected ping, move, chat or echo\n", value);
+                    return kExitBadOptions;
+                }
+                continue;
+            }
+            const IntOption* option = nullptr;
+            for (const IntOption& o : int_options)
+                if (arg == o.name)
+                    option = &o;
+            if (!option) {
+                std::fprintf(stderr, "error: unknown option %s\n\n%s", argv[i - 1], kUsage);
+                return kExitBadOptions;
+            }
+            if (!parse_int(value, option->low, option->high, *option->value)) {
+                std::fprintf(stderr, "error: %s %s: expected a number from %d to %d\n", option->name, value,
+                             option->low, option->high);
+                return kExitBadOptions;
+            }
+            continue;
+        }
+        if (positional == 0) {
+            options.host = argv[i];
+        } else if (positional == 1) {
+            if (!parse_int(argv[i], 1, 65535, options.port)) {
+                std::fprintf(stderr, "error: port %s: expected a number from 1 to 65535\n", argv[i]);
+                return kExitBadOptions;
+            }
+        } else {
+            std::fprintf(stderr, "error: unexpected argument %s\n\n%s", argv[i], kUsage);
+            return kExitBadOptions;
+        }
+        ++positional;
+    }
+    if (options.depth > 0 && options.mix != Mix::Echo) {
+        std::fprintf(stderr, "error: --depth is for --mix echo\n");
+        return kExitBadOptions;
+    }
+    if (options.bots == 0 && options.depth > 0) {
+        std::fprintf(stderr, "error: --depth needs --bots\n");
+        return kExitBadOptions;
+    }
+    return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    const int exit_code = parse_options(argc, argv, options);
+    if (exit_code >= 0)
+        return exit_code;
+    WinsockSession winsock;
+    if (!winsock.ok())
+        return 1;
+    if (options.bots == 0)
+        return run_interactive(options);
+    Network net;
+    if (!open_network(options, net))
+        return kExitCannotConnect;
+    BotRun run(options, net);
+    return run.run();
+}
