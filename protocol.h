@@ -105,16 +105,16 @@ bool LineFramer::feed(const char* data, std::size_t size, Sink& sink) {
         case Telnet::Option:
             telnet_ = Telnet::Data;  // the option byte of WILL/WONT/DO/DONT
             continue;
+        case Telnet::SubIac:  // the byte after an IAC is never the one that abandons: IAC SE always ends it
+            telnet_ = byte == SE ? Telnet::Data : Telnet::Sub;
+            continue;
         case Telnet::Sub:
-        case Telnet::SubIac:
             // Bounded: a subnegotiation that never ends is abandoned, not buffered.
             if (++subnegotiation_bytes_ > kMaxSubnegotiationBytes) {
                 telnet_ = Telnet::Data;
                 break;
             }
-            if (telnet_ == Telnet::SubIac)
-                telnet_ = byte == SE ? Telnet::Data : Telnet::Sub;
-            else if (byte == IAC)
+            if (byte == IAC)
                 telnet_ = Telnet::SubIac;
             continue;
         }
@@ -299,16 +299,18 @@ public:
                 on_line(std::string_view(line_, end));
                 continue;
             }
-            if (length_ == kMaxServerLineBytes) {
-                on_line(std::string_view(line_, length_));
-                length_ = 0;
+            // A full piece goes out before the next byte, unless that byte is a CR that may end the line.
+            if (length_ > kMaxServerLineBytes || (length_ == kMaxServerLineBytes && byte != '\r')) {
+                on_line(std::string_view(line_, kMaxServerLineBytes));
+                length_ -= kMaxServerLineBytes;  // 0, or 1: a CR that did not end the line starts the next
+                line_[0] = '\r';
             }
             line_[length_++] = static_cast<char>(byte);
         }
     }
 
 private:
-    char line_[kMaxServerLineBytes];
+    char line_[kMaxServerLineBytes + 1];  // + 1: a CR after a full piece, until we see if LF follows
     std::size_t length_ = 0;
     bool after_iac_ = false;
 };
