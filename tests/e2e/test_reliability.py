@@ -74,10 +74,16 @@ def test_bad_bytes_cost_nothing_else(server, watcher, garbage):
     }[garbage]()
     with server.connect(timeout=120) as hostile:
         done = drain(hostile)
-        hostile.send(data)
-        hostile.send(b"\r\n")
+        try:
+            hostile.send(data)
+            hostile.send(b"\r\n")
+        except OSError:
+            pass  # dropped as a slow consumer of its own replies: allowed, the others are what count
         sync(server, watcher, "after-" + garbage)
-        hostile.sock.shutdown(socket.SHUT_WR)
+        try:  # the flood's own echoes may have made it a slow consumer, dropped: that is fine
+            hostile.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
         done.join(timeout=120)
     assert watcher.error is None
     for line in watcher.lines:

@@ -166,8 +166,13 @@ def test_slow_consumer_is_dropped_and_everyone_else_gets_every_line(server):
     count = 3000
     last = f"sender: line {count - 1:05d} " + "x" * 170
     readers = [Reader(c, lambda l: l == last) for c in (sender, watcher)]
-    for i in range(count):
-        sender.send_line(f"line {i:05d} " + "x" * 170)
+    batch = 100
+    for start in range(0, count, batch):  # the readers keep reading; the sender waits for them
+        sender.send(b"".join(f"line {i:05d} {'x' * 170}\r\n".encode() for i in range(start, start + batch)))
+        wanted = f"sender: line {start + batch - 1:05d} " + "x" * 170
+        deadline = time.monotonic() + 60
+        while not all(wanted in r.lines for r in readers) and time.monotonic() < deadline:
+            time.sleep(0.01)
     for reader in readers:
         reader.join(timeout=120)
         chat = [l for l in reader.lines if l.startswith("sender: ")]
