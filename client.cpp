@@ -450,7 +450,9 @@ struct Bot {
     std::uint32_t id = 0;
     char nick[proto::kMaxNickBytes + 1] = {};
     bool welcomed = false;
+    bool served = false;            // the server has answered it once
     bool finished = false;          // acted for its whole duration
+    std::uint64_t connect_started_us = 0;
     std::uint64_t act_until_ms = 0;
     std::uint64_t next_sequence = 0;
     int x = -1, y = -1;             // move: last position the server confirmed (-1: not known yet)
@@ -507,6 +509,7 @@ private:
     std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
     Totals totals_;
     Histogram all_, interval_;
+    Histogram served_;  // from starting a connect to the server's first line: how fast it accepts
     std::uint64_t interval_sent_ = 0, interval_received_ = 0;
     std::string message_;  // scratch
 };
@@ -597,6 +600,7 @@ int BotRun::run() {
 
 void BotRun::connect_next() {
     Bot& bot = bots_[next_to_connect_++];
+    bot.connect_started_us = clock_.us();
     DWORD failure = 0;
     if (!start_connect(net_, bot.link, bot.id, failure)) {
         ++totals_.failed;
@@ -668,6 +672,10 @@ bool parse_token(std::string_view text, std::uint64_t (&fields)[3]) {
 void BotRun::on_line(Bot& bot, std::string_view line) {
     ++totals_.received;
     ++interval_received_;
+    if (!bot.served) {
+        bot.served = true;
+        served_.add(clock_.us() - bot.connect_started_us);
+    }
     if (line.substr(0, 4) == "ERR ") {
         error(kUnexpectedLine);
         return;
@@ -880,6 +888,8 @@ int BotRun::report_result() {
     std::printf("  %-36s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
                 all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(),
                 static_cast<unsigned long long>(all_.total()));
+    std::printf("SERVED bots=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", static_cast<unsigned long long>(served_.total()),
+                served_.percentile_ms(0.50), served_.percentile_ms(0.99), served_.max_ms());
     std::printf("RESULT bots=%d connected=%llu failed=%llu sent=%llu received=%llu errors=%llu p50_ms=%.2f "
                 "p99_ms=%.2f max_ms=%.2f\n",
                 options_.bots, static_cast<unsigned long long>(totals_.connected),
