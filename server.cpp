@@ -279,9 +279,9 @@ bool Server::start() {
     for (int i = 0; i < options_.accepts; ++i)
         post_accept(accepts_[i]);
 
-    std::printf("listening on %s port %d (%s mode, max-clients %d, accepts %d, send-limit %d)\n",
+    std::printf("listening on %s port %d (%s mode, max-clients %d, accepts %d, send-limit %d%s)\n",
                 options_.bind, options_.port, options_.echo ? "echo" : "chat", options_.max_clients,
-                options_.accepts, options_.send_limit);
+                options_.accepts, options_.send_limit, skip_on_success_ ? ", skip-on-success" : "");
     next_stats_ms_ = started_ms_ + static_cast<std::uint64_t>(options_.stats_seconds) * 1000;
     return true;
 }
