@@ -68,4 +68,5 @@ def test_an_msvc_only_warning_fails_the_build(tree, prefix):
         f.write("\nint narrow(long long v) { return v; }\n")
     code, output = run_build_bat(tree, prefix)
     assert code != 0
-    assert "client.exe failed to build" in output
+    assert "client.cpp" in output and "client.exe failed to build" in output
+    assert is_pe(tree / "server.exe")  # the first target still built

@@ -26,7 +26,9 @@ def ensure_prefix(prefix):
     """Creates the Wine prefix on first use; later runs reuse it."""
     if not os.path.exists(os.path.join(prefix, "system.reg")):
         os.makedirs(prefix, exist_ok=True)
-        subprocess.run(["wineboot", "-i"], env=wine_env(prefix), stdout=subprocess.DEVNULL,
+        # mscoree/mshtml off: otherwise wineboot may offer to download Mono and Gecko in a dialog.
+        subprocess.run(["wineboot", "-i"], env=dict(wine_env(prefix), WINEDLLOVERRIDES="mscoree,mshtml="),
+                       stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=300, check=True)
 
 

@@ -5,13 +5,13 @@ Invoked (detached) by cl.exe inside Wine as:  cl_emul.exe <request-dir>
 <request-dir>/args.txt holds the cl arguments (one per line, already split with Windows
 quoting rules).  We write out.txt and finally rc.txt (atomically) which cl.exe waits for.
 Step 1 (CLSHIM_SYNTAX=1, default): clang-cl /Zs with the *original* cl flags + mingw/libc++
-headers + msvc-overlay (flags must be understood by a cl-compatible driver).
-Step 2: x86_64-w64-mingw32-g++ with translated flags, producing the real .exe.
+headers + overlay/ (flags must be understood by a cl-compatible driver).
+Step 2: x86_64-w64-mingw32-g++-posix -static with translated flags, producing the real .exe.
 """
 import os, subprocess, sys
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-CHECK = os.path.join(os.path.dirname(HERE), "syntax-check.sh")
+CHECK = os.path.join(os.path.dirname(HERE), "msvc-syntax-check.sh")
 GXX = "x86_64-w64-mingw32-g++-posix"
 SRC_EXT = (".c", ".cpp", ".cc", ".cxx")
 IGNORED_PREFIXES = ("/Zc:", "/permissive", "/utf-8", "/sdl", "/GS", "/Gy", "/GL", "/FS", "/MP",

@@ -1,5 +1,5 @@
 #!/bin/sh
-# syntax-check.sh [cl flags...] FILE... - compiles like MSVC would, without MSVC.
+# msvc-syntax-check.sh [cl flags...] FILE... - compiles like MSVC would, without MSVC.
 # clang-cl in MSVC mode (_MSC_VER defined, MS ABI and layout, cl's flag syntax, /W4-like warnings)
 # over mingw-w64's Win32 headers and libc++'s standard headers. overlay/ fixes mingw's headers for
 # clang-cl (_mingw.h, stdlib.h: required) and imitates the Windows SDK and the MSVC CRT where
