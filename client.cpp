@@ -38,7 +38,7 @@ constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 1;
 const char* const kUsage =
     "usage: client.exe [HOST] [PORT]                      interactive\n"
     "       client.exe --bots N [--duration S] [--rate R] [--ramp C] [--mix ping|move|chat|echo]\n"
-    "                  [--depth K] [HOST] [PORT]          stress test\n"
+    "                  [--depth K] [--reconnect S] [HOST] [PORT]   stress test\n"
     "\n"
     "  HOST PORT     the server (default 127.0.0.1 9000)\n"
     "  --bots N      open N connections from this one thread\n"
@@ -47,8 +47,11 @@ const char* const kUsage =
     "  --ramp C      connections opened per second (default 500)\n"
     "  --mix M       ping: /ping with sequence and timestamp; move: /move; chat: chat lines;\n"
     "                echo: 64-byte messages against server.exe --echo (default ping)\n"
+    "                several, comma-separated (ping,move,chat): bot i plays the i-th, round robin\n"
     "  --depth K     echo only: keep K messages in flight per bot, sending the next as soon as\n"
     "                one returns (closed loop, --rate is ignored)\n"
+    "  --reconnect S each bot closes its connection after S seconds, once its replies are in,\n"
+    "                and connects again, until its --duration is up (connection churn)\n"
     "\n"
     "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors.\n"
     "Exit code 0 only when every bot connected and there was no error.\n";
@@ -63,7 +66,8 @@ struct Options {
     int rate = 1;
     int ramp = 500;
     int depth = 0;  // echo: messages in flight; 0 = paced by --rate
-    Mix mix = Mix::Ping;
+    int reconnect_s = 0;  // 0: one connection per bot for the whole run
+    std::vector<Mix> mixes{Mix::Ping};  // bot i plays mixes[i % size]
 };
 
 // Microseconds since the program started, from the performance counter.
@@ -448,6 +452,9 @@ struct Awaited {
 struct Bot {
     Link link;
     std::uint32_t id = 0;
+    Mix mix = Mix::Ping;
+    bool reconnecting = false;      // closed on purpose; connects again once nothing is pending
+    std::uint64_t session_until_ms = 0;  // --reconnect: when this connection is due to close
     char nick[proto::kMaxNickBytes + 1] = {};
     bool welcomed = false;
     bool served = false;            // the server has answered it once
@@ -462,7 +469,7 @@ struct Bot {
 };
 
 struct Totals {
-    std::uint64_t connected = 0, failed = 0, sent = 0, received = 0;
+    std::uint64_t connected = 0, failed = 0, sent = 0, received = 0, reconnects = 0;
     std::uint64_t errors[kErrorKinds] = {};
     std::uint64_t error_total() const {
         std::uint64_t sum = 0;
@@ -497,7 +504,9 @@ private:
     void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
     void report_progress(std::uint64_t now_ms);
     int report_result();
-    bool echo_closed_loop() const { return options_.mix == Mix::Echo && options_.depth > 0; }
+    bool echo_closed_loop(const Bot& bot) const { return bot.mix == Mix::Echo && options_.depth > 0; }
+    void start_session(Bot& bot);
+    void hang_up(Bot& bot);
     std::uint64_t action_interval_ms() const { return std::max<std::uint64_t>(1, 1000 / static_cast<std::uint64_t>(options_.rate)); }
 
     const Options& options_;
@@ -517,8 +526,10 @@ private:
 int BotRun::run() {
     const std::uint32_t count = static_cast<std::uint32_t>(options_.bots);
     bots_ = std::make_unique<Bot[]>(count);
-    for (std::uint32_t i = 0; i < count; ++i)
+    for (std::uint32_t i = 0; i < count; ++i) {
         bots_[i].id = i;
+        bots_[i].mix = options_.mixes[i % options_.mixes.size()];
+    }
     active_bots_ = count;
     post_to_port_on_console_stop(net_.port, kStopKey);
 
@@ -581,8 +592,12 @@ int BotRun::run() {
             Bot& bot = bots_[entry.lpCompletionKey];
             IoContext& io = *io_context_of(entry.lpOverlapped);
             --bot.link.pending_io;
-            if (bot.link.state == LinkState::Closed)
-                continue;  // cancelled by our own close
+            if (bot.link.state == LinkState::Closed) {  // cancelled by our own close
+                // A link is reused only when nothing posted on the old socket is left to complete.
+                if (bot.reconnecting && bot.link.pending_io == 0)
+                    start_session(bot);
+                continue;
+            }
             const DWORD io_error = completion_error(bot.link.socket, entry.lpOverlapped);
             switch (io.op) {
             case OP_CONNECT: on_connect_done(bot, io_error); break;
@@ -622,15 +637,19 @@ void BotRun::on_connect_done(Bot& bot, DWORD failure) {
         return;
     }
     on_connected(bot.link);
-    ++totals_.connected;
+    if (bot.act_until_ms == 0) {  // its first connection; later ones are reconnects
+        ++totals_.connected;
+        bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
+    }
+    if (options_.reconnect_s > 0)
+        bot.session_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.reconnect_s) * 1000;
     if (!post_recv(bot.link)) {
         lose(bot, kConnectionLost);
         return;
     }
-    bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
-    if (options_.mix == Mix::Echo) {  // the echo server sends no welcome: start at once
+    if (bot.mix == Mix::Echo) {  // the echo server sends no welcome: start at once
         bot.welcomed = true;
-        if (echo_closed_loop()) {
+        if (echo_closed_loop(bot)) {
             for (int i = 0; i < options_.depth; ++i)
                 send_message(bot);
             if (!flush(bot.link))
@@ -681,7 +700,7 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
         return;
     }
     std::uint64_t token[3] = {};
-    switch (options_.mix) {
+    switch (bot.mix) {
     case Mix::Echo: {
         std::string_view body = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
         if (line.substr(0, 2) != "e " || !parse_token(body, token) || token[0] != bot.id) {
@@ -698,7 +717,7 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
             return;
         }
         on_reply(bot, token[1], token[2]);
-        if (echo_closed_loop() && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms)
+        if (echo_closed_loop(bot) && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms)
             send_message(bot);
         return;
     }
@@ -722,7 +741,7 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
         return;
     }
     const std::string_view nick = bot.nick;
-    switch (options_.mix) {
+    switch (bot.mix) {
     case Mix::Ping:
         if (line.substr(0, 5) == "PONG ") {
             if (!parse_token(line.substr(5), token) || token[0] != bot.id) {
@@ -793,6 +812,10 @@ void BotRun::act(Bot& bot) {
         finish(bot);
         return;
     }
+    if (bot.session_until_ms != 0 && clock_.ms() >= bot.session_until_ms && bot.awaited_count == 0) {
+        hang_up(bot);
+        return;
+    }
     if (bot.awaited_count < kMaxOutstanding)
         send_message(bot);
     if (!flush(bot.link)) {
@@ -808,7 +831,7 @@ void BotRun::send_message(Bot& bot) {
     const std::uint64_t now = clock_.us();
     const std::string token = std::to_string(bot.id) + "." + std::to_string(sequence) + "." + std::to_string(now);
     Awaited awaited{sequence, now, -1, -1};
-    switch (options_.mix) {
+    switch (bot.mix) {
     case Mix::Ping: message_ = "/ping " + token + "\r\n"; break;
     case Mix::Chat: message_ = "c " + token + "\r\n"; break;
     case Mix::Echo:
@@ -837,6 +860,34 @@ void BotRun::send_message(Bot& bot) {
     bot.link.queued += message_;
     ++totals_.sent;
     ++interval_sent_;
+}
+
+// --reconnect: the session is over and every reply is in; close gracefully and come back.
+void BotRun::hang_up(Bot& bot) {
+    bot.reconnecting = true;
+    shutdown(bot.link.socket, SD_SEND);
+    close_link(bot.link);
+    if (bot.link.pending_io == 0)
+        start_session(bot);
+}
+
+// A new connection for a bot that hung up: a fresh link on the same slot (nothing is pending).
+void BotRun::start_session(Bot& bot) {
+    bot.reconnecting = false;
+    bot.welcomed = false;
+    bot.x = bot.y = -1;
+    bot.link.queued.clear();
+    bot.link.sending.clear();
+    bot.link.sent = 0;
+    bot.link.send_posted = false;
+    bot.link.shutdown_after_send = false;
+    bot.link.reader = proto::ServerLineReader{};
+    ++totals_.reconnects;
+    DWORD failure = 0;
+    if (!start_connect(net_, bot.link, bot.id, failure)) {
+        error(kConnectFailed);
+        finish(bot);
+    }
 }
 
 void BotRun::finish(Bot& bot) {
@@ -881,6 +932,7 @@ int BotRun::report_result() {
     std::printf("  %-36s %llu\n", "failed", static_cast<unsigned long long>(totals_.failed));
     std::printf("  %-36s %llu\n", "sent", static_cast<unsigned long long>(totals_.sent));
     std::printf("  %-36s %llu\n", "received", static_cast<unsigned long long>(totals_.received));
+    std::printf("  %-36s %llu\n", "reconnects", static_cast<unsigned long long>(totals_.reconnects));
     std::printf("  %-36s %llu\n", "errors", errors);
     for (int kind = 0; kind < kErrorKinds; ++kind)
         if (totals_.errors[kind] != 0)
@@ -919,6 +971,7 @@ int parse_options(int argc, char** argv, Options& options) {
         {"--bots", &options.bots, 1, 100000},     {"--duration", &options.duration_s, 1, 86400},
         {"--rate", &options.rate, 1, 1000},       {"--ramp", &options.ramp, 1, 100000},
         {"--depth", &options.depth, 1, static_cast<int>(kMaxOutstanding)},
+        {"--reconnect", &options.reconnect_s, 1, 86400},
     };
     int positional = 0;
     for (int i = 1; i < argc; ++i) {
@@ -934,13 +987,23 @@ int parse_options(int argc, char** argv, Options& options) {
             }
             const char* value = argv[++i];
             if (arg == "--mix") {
-                const std::string_view mix = value;
-                if (mix == "ping") options.mix = Mix::Ping;
-                else if (mix == "move") options.mix = Mix::Move;
-                else if (mix == "chat") options.mix = Mix::Chat;
-                else if (mix == "echo") options.mix = Mix::Echo;
-                else {
-                    std::fprintf(stderr, "error: --mix %s: expected ping, move, chat or echo\n", value);
+                options.mixes.clear();
+                std::string_view list = value;
+                while (!list.empty()) {
+                    const std::size_t comma = std::min(list.find(','), list.size());
+                    const std::string_view mix = list.substr(0, comma);
+                    list.remove_prefix(std::min(comma + 1, list.size()));
+                    if (mix == "ping") options.mixes.push_back(Mix::Ping);
+                    else if (mix == "move") options.mixes.push_back(Mix::Move);
+                    else if (mix == "chat") options.mixes.push_back(Mix::Chat);
+                    else if (mix == "echo") options.mixes.push_back(Mix::Echo);
+                    else {
+                        std::fprintf(stderr, "error: --mix %s: expected ping, move, chat or echo\n", value);
+                        return kExitBadOptions;
+                    }
+                }
+                if (options.mixes.empty()) {
+                    std::fprintf(stderr, "error: --mix needs a value\n");
                     return kExitBadOptions;
                 }
                 continue;
@@ -973,7 +1036,13 @@ int parse_options(int argc, char** argv, Options& options) {
         }
         ++positional;
     }
-    if (options.depth > 0 && options.mix != Mix::Echo) {
+    const bool all_echo = std::all_of(options.mixes.begin(), options.mixes.end(), [](Mix m) { return m == Mix::Echo; });
+    const bool any_echo = std::any_of(options.mixes.begin(), options.mixes.end(), [](Mix m) { return m == Mix::Echo; });
+    if (any_echo && !all_echo) {
+        std::fprintf(stderr, "error: echo bots need server.exe --echo: they do not mix with the others\n");
+        return kExitBadOptions;
+    }
+    if (options.depth > 0 && !all_echo) {
         std::fprintf(stderr, "error: --depth is for --mix echo\n");
         return kExitBadOptions;
     }
