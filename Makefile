@@ -1,10 +1,13 @@
 # Linux build of a Windows program: cross-compiled with mingw-w64, run and tested under Wine.
-#   make          build build/server.exe and build/client.exe
-#   make run      build, then run server.exe on port 9000 under Wine (Ctrl+C stops it)
-#   make test     build, then every check and test (what CI runs)
-#   make fuzz     the protocol fuzzer for FUZZ_SECONDS (default 600)
-#   make bench    the benchmarks (never part of make test)
-# Every target first installs what is missing (tools/deps.sh).
+#   make             build build/server.exe and build/client.exe
+#   make run         build, then run server.exe on port 9000 under Wine (Ctrl+C stops it);
+#                    make run ARGS="--echo" passes more options
+#   make test        build, then every check and test, in order (what CI runs)
+#   make msvc-check  what MSVC's cl would say, without MSVC (tools/msvc)
+#   make fuzz        the protocol fuzzer for 600 s (make test runs it for FUZZ_SECONDS=30)
+#   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
+#   make bench       the benchmarks (never part of make test; make test only builds them)
+# Every target first installs, or names, the Debian packages that are missing (tools/deps.sh).
 
 WINCXX   := x86_64-w64-mingw32-g++-posix
 WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
@@ -12,73 +15,132 @@ WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
 WINE_RUN := $(CURDIR)/$(BUILD)/wine/run
+SOURCES  := server.cpp client.cpp protocol.h iocp.h
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
+export WINEDEBUG := -all
 
-SOURCES  := server.cpp client.cpp protocol.h iocp.h
+.PHONY: all deps run test msvc-check unit fuzz-smoke fuzz pytest soak peers bench clean
 
-.PHONY: all deps run test msvc-check unit fuzz-smoke fuzz pytest bench clean
+# The two programs, and proof that protocol.h compiles natively without any Windows header.
+all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
 
-all: deps $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
-
+# Installs (as root) or names (otherwise) the missing Debian packages; silent when none is.
 deps:
 	@tools/deps.sh
 
-$(BUILD):
+# Linked to a temporary name, then renamed: a test run using the old .exe never sees it missing.
+$(BUILD)/server.exe: server.cpp protocol.h iocp.h | deps
 	@mkdir -p $(BUILD)
+	$(WINCXX) $(WINFLAGS) $< -o $@.tmp $(WINLIBS) -lpsapi && mv -f $@.tmp $@
 
-$(BUILD)/server.exe: server.cpp iocp.h protocol.h | $(BUILD)
-	$(WINCXX) $(WINFLAGS) $< -o $@ $(WINLIBS) -lpsapi
+$(BUILD)/client.exe: client.cpp protocol.h iocp.h | deps
+	@mkdir -p $(BUILD)
+	$(WINCXX) $(WINFLAGS) $< -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
-$(BUILD)/client.exe: client.cpp iocp.h protocol.h | $(BUILD)
-	$(WINCXX) $(WINFLAGS) $< -o $@ $(WINLIBS)
-
-# protocol.h must stand on its own without any Windows header.
-$(BUILD)/protocol-native.ok: protocol.h | $(BUILD)
+$(BUILD)/protocol-native.ok: protocol.h | deps
+	@mkdir -p $(BUILD)
 	echo '#include "protocol.h"' | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only -
 	@touch $@
 
+# The server in the foreground, in a Wine prefix of its own (made once, then reused). wine is
+# exec'd, not piped, so Ctrl+C reaches it and Wine hands it to the server as CTRL_C_EVENT.
+# mscoree/mshtml are disabled while the prefix is made, or wineboot offers to fetch Mono/Gecko.
 run: all
-	@[ -f $(WINE_RUN)/system.reg ] || { echo "creating the Wine prefix $(WINE_RUN)"; \
-		mkdir -p $(WINE_RUN) && WINEDEBUG=-all WINEPREFIX=$(WINE_RUN) wineboot -i >/dev/null 2>&1; }
-	WINEDEBUG=-all WINEPREFIX=$(WINE_RUN) wine $(BUILD)/server.exe --port $(PORT) $(ARGS)
+	@[ -f $(WINE_RUN)/system.reg ] || { echo "make run: creating the Wine prefix $(WINE_RUN)"; \
+		mkdir -p $(WINE_RUN) && WINEPREFIX=$(WINE_RUN) WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >/dev/null 2>&1; }
+	exec env WINEPREFIX=$(WINE_RUN) wine $(BUILD)/server.exe --port $(PORT) $(ARGS)
 
-test: all msvc-check unit fuzz-smoke pytest
+# Everything, one step after the other even under -j (the pytest suites measure timing, and the
+# fuzzer would steal their CPU); pytest's closing line is the last thing printed on success.
+test: all
+	@$(MAKE) --no-print-directory SERIAL=1 msvc-check unit fuzz-smoke pytest
+ifdef SERIAL
+.NOTPARALLEL:
+endif
 
-# What MSVC would say: clang-cl in MSVC mode with build.bat's warning flags, plus a lint for
-# constructs clang-cl accepts and cl does not.
-msvc-check: deps
+# clang-cl in MSVC mode with build.bat's flags over both programs and protocol.h (through a
+# one-line .cpp: a header given as the main file trips "#pragma once in main file"), then a lint
+# for what clang-cl accepts and cl rejects.
+msvc-check: | deps
+	@mkdir -p $(BUILD)
 	@echo '#include "protocol.h"' > $(BUILD)/protocol_check.cpp
-	tools/msvc/syntax-check.sh /W4 /WX /permissive- -I. server.cpp client.cpp $(BUILD)/protocol_check.cpp
-	tools/msvc/lint.sh $(SOURCES) tests bench
+	tools/msvc/msvc-syntax-check.sh /W4 /WX /permissive- -I. server.cpp client.cpp $(BUILD)/protocol_check.cpp
+	tools/msvc/msvc-lint.sh $(SOURCES)
 	@echo "msvc-check: clean"
 
-$(BUILD)/unit_tests: tests/unit/*.cpp tests/unit/*.h protocol.h | $(BUILD)
-	g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-I. tests/unit/*.cpp -o $@
-
-unit: deps $(BUILD)/unit_tests
+# Native unit tests of protocol.h with ASan and UBSan (skipped while tests/unit has no .cpp).
+UNIT_SOURCES := $(wildcard tests/unit/*.cpp)
+ifneq ($(UNIT_SOURCES),)
+unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
+else
+unit:
+	@echo "unit: no tests/unit/*.cpp yet, skipped"
+endif
 
-$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h | $(BUILD)
+$(BUILD)/unit_tests: $(UNIT_SOURCES) $(wildcard tests/unit/*.h) protocol.h | deps
+	@mkdir -p $(BUILD)
+	g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-I. $(UNIT_SOURCES) -o $@
+
+# libFuzzer over the framer and parser for FUZZ_SECONDS, on a temporary copy of the seed corpus
+# so that a run never grows the corpus kept in the repository; a crashing input lands in build/.
+ifneq ($(wildcard tests/fuzz/fuzz_protocol.cpp),)
+fuzz-smoke: $(BUILD)/fuzz_protocol
+	@corpus=$$(mktemp -d) && trap 'rm -rf "$$corpus"' EXIT && \
+	cp -r tests/fuzz/corpus/. "$$corpus" 2>/dev/null; \
+	echo "$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) <copy of tests/fuzz/corpus>"; \
+	$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz- "$$corpus" \
+		> $(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }; \
+	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/fuzz.log
+else
+fuzz-smoke:
+	@echo "fuzz-smoke: no tests/fuzz/fuzz_protocol.cpp yet, skipped"
+endif
+
+$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h | deps
+	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@
 
-# The corpus is copied so a run never grows the seeds kept in the repository.
-fuzz-smoke: deps $(BUILD)/fuzz_protocol
-	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
-	$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz-corpus \
-		> $(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
-	@grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/fuzz.log
-
+# The long fuzzing run.
 fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-smoke
 
+# build.bat under Wine's cmd (tests/build), then the end-to-end suite, in one pytest run.
 pytest: all
 	$(PYTHON) -m pytest -q tests/build tests/e2e
 
-bench: all
+# The long soak: mixed bots with reconnect churn, then the leak checks (make test runs 60 s of it).
+SOAK_SECONDS ?= 600
+soak: all
+	$(PYTHON) tests/soak/soak.py $(SOAK_SECONDS)
+
+# The benchmark peers, built here only: the lecture skeleton, and an echo server on standalone Asio
+# (Debian's header-only libasio-dev, reached through a folder of links to its headers alone, not
+# all of /usr/include, so no other Linux header can leak into a Windows build).
+PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe
+peers: $(PEERS)
+
+$(BUILD)/skeleton_echo.exe: bench/peers/skeleton_echo.cpp | deps
+	@mkdir -p $(BUILD)
+	$(WINCXX) -std=c++17 -O2 -static -Wall -Wextra -Werror $< -o $@ $(WINLIBS)
+
+$(BUILD)/asio_echo.exe: bench/peers/asio_echo.cpp | deps
+	@tools/deps.sh bench
+	@rm -rf $(BUILD)/asio-include && mkdir -p $(BUILD)/asio-include
+	ln -s /usr/include/asio /usr/include/asio.hpp $(BUILD)/asio-include/
+	$(WINCXX) -std=c++17 -O2 -static -DASIO_STANDALONE -D_WIN32_WINNT=0x0A00 -I$(BUILD)/asio-include \
+		$< -o $@ $(WINLIBS)
+
+# The benchmarks: minutes, both cores; run on purpose, never in make test. Writes bench/results.md
+# and bench/results.png. BENCH_ROUNDS=3 and BENCH_ONLY=<part of a scenario name> narrow a run.
+bench: all peers
+	@tools/deps.sh bench
 	$(PYTHON) bench/run.py
 
+# Everything generated lives in build/ (binaries, shims, Wine prefixes, logs).
 clean:
 	rm -rf $(BUILD)

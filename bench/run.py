@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""make bench: server.exe --echo side by side with a single-threaded Asio echo server and the
+lecture's skeleton, under the same Wine, with client.exe as the load.
+
+Each server and its own freshly started wineserver are pinned to core 0, the load (client.exe and
+its wineserver, in another Wine prefix) to core 1: unpinned, the same server's figures swing 2-4x
+here. Every scenario runs after a warm-up, ROUNDS times with the servers alternating, and the
+table reports medians. Figures go to stdout, bench/results.md and bench/results.png.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ONLY = os.environ.get("BENCH_ONLY", "")  # a substring of scenario names, to run a subset
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+SERVERS = {
+    "ours": lambda port: ["server.exe", "--echo", "--quiet", "--bind", "127.0.0.1", "--port", str(port)],
+    "asio": lambda port: ["asio_echo.exe", str(port)],
+    "skeleton": lambda port: ["skeleton_echo.exe", str(port)],
+}
+CHAT_SERVER = lambda port: ["server.exe", "--quiet", "--bind", "127.0.0.1", "--port", str(port)]
+
+
+class Scenario:
+    def __init__(self, name, args, metric, servers=("ours", "asio", "skeleton"), server_cmd=None, timeout=180):
+        self.name, self.args, self.metric, self.servers = name, args, metric, servers
+        self.server_cmd, self.timeout = server_cmd, timeout
+
+
+# metric: "rate" = replies per second; "serve" = time until every connection was answered once;
+# "hold" = errors and server memory per connection while they are held.
+SCENARIOS = [
+    Scenario("ping-pong 1 conn", ["--bots", "1", "--mix", "echo", "--depth", "1", "--duration", "5"], "rate"),
+    Scenario("ping-pong 100 conns", ["--bots", "100", "--mix", "echo", "--depth", "1", "--duration", "5"], "rate"),
+    Scenario("ping-pong 1000 conns", ["--bots", "1000", "--ramp", "2000", "--mix", "echo", "--depth", "1",
+                                      "--duration", "5"], "rate"),
+    Scenario("pipelined 100x16", ["--bots", "100", "--mix", "echo", "--depth", "16", "--duration", "5"], "rate"),
+    Scenario("accept burst 1000", ["--bots", "1000", "--ramp", "100000", "--mix", "echo", "--depth", "1",
+                                   "--duration", "2"], "serve"),
+    Scenario("accept under load 1000", ["--bots", "1000", "--ramp", "200", "--mix", "echo", "--depth", "1",
+                                        "--duration", "2"], "serve", timeout=300),
+    Scenario("hold 10000 conns 30s", ["--bots", "10000", "--ramp", "2000", "--mix", "echo", "--rate", "1",
+                                      "--duration", "30"], "hold", timeout=400),
+    Scenario("chat fan-out 200", ["--bots", "200", "--mix", "chat", "--rate", "1", "--duration", "10"], "rate",
+             servers=("ours",), server_cmd=CHAT_SERVER),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prefix_env(name):
+    prefix = os.path.join(BUILD, "wine", "bench-" + name)
+    env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=prefix)
+    if not os.path.exists(os.path.join(prefix, "system.reg")):
+        os.makedirs(prefix, exist_ok=True)
+        subprocess.run(["wineboot", "-i"], env=dict(env, WINEDLLOVERRIDES="mscoree,mshtml="),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
+    return env
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    except (OSError, AttributeError):
+        return 0
+
+
+class PinnedServer:
+    """A server .exe and a wineserver of its own, both on SERVER_CPU."""
+
+    def __init__(self, command, env):
+        self.env = env
+        subprocess.run(["wineserver", "-k"], env=env, stderr=subprocess.DEVNULL, timeout=60)
+        self.wineserver = subprocess.Popen(["taskset", "-c", SERVER_CPU, "wineserver", "-f", "-p"], env=env)
+        time.sleep(0.5)
+        self.port = int(command[-1])
+        exe = os.path.join(BUILD, command[0])
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "wine", exe] + command[1:], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        line = self.proc.stdout.readline().decode()
+        if "listening" not in line:
+            raise RuntimeError(f"{command[0]} did not start: {line!r}")
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid) + cpu_seconds(self.wineserver.pid)
+
+    def rss_kb(self):
+        return rss_kb(self.proc.pid)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["wineserver", "-k"], env=self.env, timeout=60)
+        try:
+            self.wineserver.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.wineserver.kill()
+
+
+def run_load(args, port, env, timeout, on_progress=None):
+    """client.exe pinned to LOAD_CPU; returns the RESULT and SERVED fields."""
+    command = ["taskset", "-c", LOAD_CPU, "wine", os.path.join(BUILD, "client.exe")] + args + ["127.0.0.1", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    deadline = time.monotonic() + timeout
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace")
+        output.append(line)
+        if on_progress and line.startswith("t="):
+            on_progress()
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    proc.wait()
+    text = "".join(output)
+    fields = {}
+    for tag in ("RESULT", "SERVED"):
+        match = re.search(rf"^{tag} (.*)$", text, re.M)
+        if match:
+            fields.update({f"{tag.lower()}.{k}": float(v) for k, v in (kv.split("=") for kv in match.group(1).split())})
+    if "result.sent" not in fields:
+        fields["result.errors"] = float("nan")
+        sys.stderr.write("client.exe gave no RESULT:\n" + text[-2000:])
+    return fields
+
+
+def duration_of(args):
+    return float(args[args.index("--duration") + 1])
+
+
+def warm_up_args(args):
+    """A short run of the same shape: 1 second, at most 100 bots."""
+    warm = list(args)
+    warm[warm.index("--duration") + 1] = "1"
+    bots = warm.index("--bots") + 1
+    warm[bots] = str(min(int(warm[bots]), 100))
+    return warm
+
+
+def measure(scenario, server_name, load_env):
+    port = free_port()
+    command = (scenario.server_cmd or SERVERS[server_name])(port)
+    server = PinnedServer(command, prefix_env("server"))
+    try:
+        run_load(warm_up_args(scenario.args), port, load_env, 60)
+        time.sleep(0.5)
+        base_rss, base_cpu = server.rss_kb(), server.cpu()
+        peak = {"rss": base_rss}
+
+        def sample():
+            peak["rss"] = max(peak["rss"], server.rss_kb())
+
+        fields = run_load(scenario.args, port, load_env, scenario.timeout, on_progress=sample)
+        fields["cpu_s"] = server.cpu() - base_cpu
+        fields["rss_mb"] = peak["rss"] / 1024
+        bots = int(scenario.args[scenario.args.index("--bots") + 1])
+        fields["kb_per_conn"] = max(0, peak["rss"] - base_rss) / bots
+        fields["rate"] = fields.get("result.received", 0) / duration_of(scenario.args)
+        return fields
+    finally:
+        server.stop()
+
+
+def median(runs, key):
+    values = [r[key] for r in runs if key in r and r[key] == r[key]]
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    for exe in ("server.exe", "client.exe", "asio_echo.exe", "skeleton_echo.exe"):
+        if not os.path.exists(os.path.join(BUILD, exe)):
+            sys.exit(f"build/{exe} is missing: run `make bench`")
+    if not shutil.which("taskset"):
+        sys.exit("taskset is missing (Debian package util-linux)")
+    load_env = prefix_env("load")
+    started = time.strftime("%Y-%m-%d %H:%M")
+    rows = []
+    for scenario in SCENARIOS:
+        if ONLY and ONLY not in scenario.name:
+            continue
+        runs = {name: [] for name in scenario.servers}
+        for round_no in range(ROUNDS):
+            for name in scenario.servers:  # alternating servers, round after round
+                fields = measure(scenario, name, load_env)
+                runs[name].append(fields)
+                print(f"  {scenario.name:<24} {name:<9} round {round_no + 1}: rate={fields['rate']:.0f}/s "
+                      f"p99={fields.get('result.p99_ms', float('nan')):.2f}ms "
+                      f"served_max={fields.get('served.max_ms', float('nan')):.0f}ms "
+                      f"errors={fields.get('result.errors', float('nan')):.0f} failed={fields.get('result.failed', 0):.0f}",
+                      flush=True)
+        for name in scenario.servers:
+            r = runs[name]
+            rows.append({
+                "scenario": scenario.name, "metric": scenario.metric, "server": name,
+                "rate": median(r, "rate"), "p50": median(r, "result.p50_ms"), "p99": median(r, "result.p99_ms"),
+                "errors": median(r, "result.errors"), "failed": median(r, "result.failed"),
+                "served_max": median(r, "served.max_ms"), "cpu": median(r, "cpu_s"),
+                "rss_mb": median(r, "rss_mb"), "kb_per_conn": median(r, "kb_per_conn"),
+            })
+    table = render(rows, started)
+    print("\n" + table)
+    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
+        f.write(table)
+    chart(rows)
+
+
+def render(rows, started):
+    machine = f"{os.cpu_count()} cores, " + platform_line()
+    lines = [f"Benchmark run {started} on {machine}; medians of {ROUNDS} rounds, server pinned to one core, load to the other.",
+             "",
+             "| scenario | server | msgs/s | p50 ms | p99 ms | all served in ms | errors | refused | server CPU s | server MB | KB/conn | ours/asio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    by_key = {(r["scenario"], r["server"]): r for r in rows}
+    for r in rows:
+        asio = by_key.get((r["scenario"], "asio"))
+        ratio = ""
+        if r["server"] == "ours" and asio:
+            if r["metric"] == "serve":
+                ratio = f"{asio['served_max'] / r['served_max']:.2f}x faster" if r["served_max"] else ""
+            elif asio["rate"]:
+                ratio = f"{r['rate'] / asio['rate']:.2f}"
+        lines.append(f"| {r['scenario']} | {r['server']} | {r['rate']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                     f"{r['served_max']:.0f} | {r['errors']:.0f} | {r['failed']:.0f} | {r['cpu']:.1f} | "
+                     f"{r['rss_mb']:.0f} | {r['kb_per_conn']:.1f} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def platform_line():
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        model = "unknown CPU"
+    wine = subprocess.run(["wine", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{model}, {wine}"
+
+
+def chart(rows):
+    """A grouped bar chart of msgs/s per throughput scenario (gnuplot)."""
+    if not shutil.which("gnuplot"):
+        print("gnuplot is missing: no chart")
+        return
+    scenarios = [s.name for s in SCENARIOS if s.metric == "rate" and s.servers == ("ours", "asio", "skeleton")]
+    scenarios = [s for s in scenarios if any(r["scenario"] == s for r in rows)]
+    if not scenarios:
+        return
+    data = os.path.join(BUILD, "bench-chart.dat")
+    with open(data, "w") as f:
+        f.write("scenario ours asio skeleton\n")
+        for s in scenarios:
+            values = [next((r["rate"] for r in rows if r["scenario"] == s and r["server"] == n), 0)
+                      for n in ("ours", "asio", "skeleton")]
+            f.write('"%s" %s\n' % (s, " ".join(f"{v:.0f}" for v in values)))
+    script = f"""
+set terminal pngcairo size 900,480 font ",10"
+set output "{os.path.join(ROOT, 'bench', 'results.png')}"
+set title "Echo messages per second under Wine (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top right autotitle columnhead
+set ylabel "msgs/s"
+set logscale y
+set yrange [1:*]
+set grid ytics
+plot "{data}" using 2:xtic(1), "" using 3, "" using 4
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+
+
+if __name__ == "__main__":
+    main()
