@@ -29,11 +29,17 @@ SERVERS = {
     "skeleton": lambda port: ["skeleton_echo.exe", str(port)],
 }
 CHAT_SERVER = lambda port: ["server.exe", "--quiet", "--bind", "127.0.0.1", "--port", str(port)]
+# BENCH_BASELINE=path/to/an/older/server.exe adds it as "baseline": how a change is judged.
+BASELINE = os.environ.get("BENCH_BASELINE", "")
+if BASELINE:
+    SERVERS["baseline"] = lambda port: [os.path.abspath(BASELINE), "--echo", "--quiet", "--bind", "127.0.0.1",
+                                        "--port", str(port)]
 
 
 class Scenario:
-    def __init__(self, name, args, metric, servers=("ours", "asio", "skeleton"), server_cmd=None, timeout=180):
-        self.name, self.args, self.metric, self.servers = name, args, metric, servers
+    def __init__(self, name, args, metric, servers=None, server_cmd=None, timeout=180):
+        self.name, self.args, self.metric = name, args, metric
+        self.servers = servers or tuple(SERVERS)
         self.server_cmd, self.timeout = server_cmd, timeout
 
 
@@ -268,7 +274,7 @@ def chart(rows):
     if not shutil.which("gnuplot"):
         print("gnuplot is missing: no chart")
         return
-    scenarios = [s.name for s in SCENARIOS if s.metric == "rate" and s.servers == ("ours", "asio", "skeleton")]
+    scenarios = [s.name for s in SCENARIOS if s.metric == "rate" and len(s.servers) > 1]
     scenarios = [s for s in scenarios if any(r["scenario"] == s for r in rows)]
     if not scenarios:
         return
