@@ -220,3 +220,12 @@ def test_ctrl_c_in_the_middle_of_a_flood(server):
         assert reader.lines[-1] == "* server shutting down"
         assert reader.conn.read_to_eof() == b""
     assert " sockets=0 " in server.wait_for_line(lambda l: l.startswith("stopped:"))
+
+
+def test_a_bot_run_killed_in_the_middle_leaves_nothing_behind(server, exe_env):
+    import conftest
+    bots = conftest.Process("client.exe", ["--bots", "100", "--duration", "30", "--rate", "5",
+                                           "--mix", "ping,move,chat", "127.0.0.1", str(server.port)], exe_env)
+    bots.wait_for_line(lambda l: l.startswith("t=3s"))
+    bots.kill()  # every one of its connections vanishes at once, mid-conversation
+    assert_healthy(server)
