@@ -955,15 +955,6 @@ int BotRun::report_result() {
 
 // ---- main -------------------------------------------------------------------------------------------
 
-bool parse_int(const char* text, int low, int high, int& value) {
-    char* end = nullptr;
-    const long parsed = std::strtol(text, &end, 10);
-    if (end == text || *end != '\0' || parsed < low || parsed > high)
-        return false;
-    value = static_cast<int>(parsed);
-    return true;
-}
-
 // Returns -1 when the options are good, otherwise the exit code.
 int parse_options(int argc, char** argv, Options& options) {
     struct IntOption { const char* name; int* value; int low, high; };

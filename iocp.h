@@ -16,6 +16,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 // ---- The extended OVERLAPPED --------------------------------------------------------------------
@@ -221,3 +222,13 @@ inline void signal_console_stop_finished() {
 }
 
 inline std::uint64_t now_ms() { return GetTickCount64(); }
+
+// A whole decimal number from low to high, for command-line options; false for anything else.
+inline bool parse_int(const char* text, int low, int high, int& value) {
+    char* end = nullptr;
+    const long parsed = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || parsed < low || parsed > high)
+        return false;
+    value = static_cast<int>(parsed);
+    return true;
+}
