@@ -25,6 +25,12 @@ constexpr DWORD kRecvBufferBytes = 4096;
 constexpr ULONG kCompletionBatch = 128;
 constexpr std::uint64_t kProgressEveryMs = 1000;
 constexpr std::uint64_t kDrainMs = 5000;  // after the run, how long outstanding replies are awaited
+constexpr std::uint64_t kInterruptDrainMs = 1000;  // the same after Ctrl+C (a second one: none)
+// A connect the OS has not finished by then counts as failed: a run always ends, even against a
+// host that drops SYNs (Linux under Wine would wait about two minutes).
+constexpr std::uint64_t kConnectTimeoutMs = 15000;
+// Typed (or piped) input without a line end is sent in pieces of this size, not buffered for ever.
+constexpr std::size_t kMaxInputLineBytes = 64 * 1024;
 constexpr std::size_t kMaxOutstanding = 64;  // replies one bot may await before it pauses sending
 constexpr std::size_t kEchoMessageBytes = 64;
 constexpr int kExitCannotConnect = 1;
@@ -54,7 +60,11 @@ const char* const kUsage =
     "                and connects again, until its --duration is up (connection churn)\n"
     "\n"
     "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors.\n"
-    "Exit code 0 only when every bot connected and there was no error.\n";
+    "\n"
+    "Exit codes, interactive: 0 after /quit, end of input or Ctrl+C; 1 cannot connect;\n"
+    "  3 the server closed the connection first. Stress test: 0 only when every bot connected\n"
+    "  and no check failed (Ctrl+C stops the run early and reports it), otherwise 1.\n"
+    "  Bad options: 2.\n";
 
 enum class Mix { Ping, Move, Chat, Echo };
 
@@ -315,29 +325,109 @@ void close_link(Link& link) {
 
 // ---- Interactive mode ----------------------------------------------------------------------------
 
-// One line typed (or the end of input), handed from the console thread to the loop.
+// One line typed (or the end of input), handed from the input thread to the loop through the
+// port. The loop owns it from then on and frees it.
 struct InputLine {
-    OVERLAPPED overlapped{};  // only carries the pointer through the port
+    OVERLAPPED overlapped{};  // only carries the pointer through the port; no I/O uses it
     std::string text;
     bool end_of_input = false;
 };
 
-// Blocking reads belong on a thread of their own; the line goes to the loop through the port.
-DWORD WINAPI read_console(void* parameter) {
-    const HANDLE port = parameter;
-    char line[proto::kMaxLineBytes * 4];
-    for (;;) {
-        auto* input = new InputLine;
-        if (!std::fgets(line, sizeof line, stdin)) {
-            input->end_of_input = true;
-            PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped);
-            return 0;
-        }
-        input->text = line;
-        while (!input->text.empty() && (input->text.back() == '\n' || input->text.back() == '\r'))
-            input->text.pop_back();
-        PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped);
+void post_input(HANDLE port, std::string text, bool end_of_input) {
+    auto* input = new InputLine;
+    input->text = std::move(text);
+    input->end_of_input = end_of_input;
+    if (!PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped)) {
+        log_error("PostQueuedCompletionStatus", GetLastError());
+        delete input;
     }
+}
+
+// Blocking reads belong on a thread of their own; each line goes to the loop through the port,
+// so the socket is only ever touched by the loop. ReadFile, not fgets: a thread blocked in fgets
+// holds the C runtime's lock on stdin, and exit() takes every stream's lock to flush it, so the
+// program could hang on its way out while nobody is typing.
+DWORD WINAPI read_input(void* parameter) {
+    const HANDLE port = parameter;
+    const HANDLE input = GetStdHandle(STD_INPUT_HANDLE);
+    std::string line;
+    char chunk[4096];
+    for (;;) {
+        DWORD got = 0;
+        // 0 bytes: the file or pipe ended, or a console line began with Ctrl+Z. FALSE: the pipe's
+        // writer went away (ERROR_BROKEN_PIPE), or there is no input at all.
+        if (input == nullptr || input == INVALID_HANDLE_VALUE || !ReadFile(input, chunk, sizeof chunk, &got, nullptr) ||
+            got == 0)
+            break;
+        for (DWORD i = 0; i < got; ++i) {
+            if (chunk[i] != '\n') {
+                line.push_back(chunk[i]);
+                if (line.size() < kMaxInputLineBytes)
+                    continue;
+            } else if (!line.empty() && line.back() == '\r') {
+                line.pop_back();  // a console line ends in CR LF; the loop adds the CR LF it sends
+            }
+            post_input(port, std::move(line), false);
+            line.clear();
+        }
+    }
+    if (!line.empty())  // the last line had no line end: it is still a line
+        post_input(port, std::move(line), false);
+    post_input(port, std::string(), true);
+    return 0;
+}
+
+// Whether the user has asked to leave. What we send goes through the same framer and parser as
+// on the server, so "/QUIT", "  /quit" and "/quit now" count exactly when the server sees a quit.
+class QuitDetector {
+public:
+    // `wire` is what is about to be sent, line end included. True once a /quit went by.
+    bool saw_quit(const std::string& wire) {
+        framer_.feed(wire.data(), wire.size(), *this);
+        return quit_;
+    }
+    // The framer's sink.
+    bool on_line(std::string_view line) {
+        quit_ = quit_ || proto::parse_command(line).kind == proto::CommandKind::Quit;
+        return true;
+    }
+    bool on_line_too_long() { return true; }
+
+private:
+    proto::LineFramer framer_;
+    bool quit_ = false;
+};
+
+// The server's lines are UTF-8. The output code page belongs to the console, not to us: it is
+// given back on the way out, or the user's cmd window would keep ours.
+class Utf8ConsoleOutput {
+public:
+    Utf8ConsoleOutput() : previous_(GetConsoleOutputCP()) {
+        if (previous_ != 0)  // 0: no console (output piped from a detached process)
+            SetConsoleOutputCP(CP_UTF8);
+    }
+    ~Utf8ConsoleOutput() {
+        if (previous_ != 0)
+            SetConsoleOutputCP(previous_);
+    }
+    Utf8ConsoleOutput(const Utf8ConsoleOutput&) = delete;
+    Utf8ConsoleOutput& operator=(const Utf8ConsoleOutput&) = delete;
+
+private:
+    UINT previous_;
+};
+
+// The connection ended under us. After /quit or the end of input that is how a session ends;
+// otherwise the user is told, with the reason when the OS gave one.
+int on_server_closed(bool leaving, DWORD error) {
+    std::fflush(stdout);
+    if (leaving)
+        return 0;
+    if (error != 0)
+        std::fprintf(stderr, "server closed the connection: %s\n", error_text(error).c_str());
+    else
+        std::fprintf(stderr, "server closed the connection\n");
+    return kExitServerClosed;
 }
 
 int run_interactive(const Options& options) {
@@ -345,15 +435,16 @@ int run_interactive(const Options& options) {
     if (!open_network(options, net))
         return kExitCannotConnect;
     post_to_port_on_console_stop(net.port, kStopKey);
-    SetConsoleOutputCP(CP_UTF8);
+    Utf8ConsoleOutput utf8_output;
 
-    auto link = std::make_unique<Link>();
+    auto link = std::make_unique<Link>();  // on the heap and never moved: the OS writes into it
     DWORD error = 0;
     if (!start_connect(net, *link, 0, error)) {
         std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options.host, options.port, error_text(error).c_str());
         return kExitCannotConnect;
     }
-    bool asked_to_leave = false;  // /quit typed or input ended: the server's close is expected
+    QuitDetector quit;
+    bool leaving = false;  // /quit sent or input ended: the server's close is what we wait for
     OVERLAPPED_ENTRY entries[kCompletionBatch];
     for (;;) {
         ULONG count = 0;
@@ -363,64 +454,62 @@ int run_interactive(const Options& options) {
         }
         for (ULONG i = 0; i < count; ++i) {
             const OVERLAPPED_ENTRY& entry = entries[i];
-            if (entry.lpCompletionKey == kStopKey)
-                return 0;  // Ctrl+C
+            if (entry.lpCompletionKey == kStopKey) {  // Ctrl+C, Ctrl+Break, the console closed
+                std::fflush(stdout);
+                return 0;
+            }
             if (entry.lpCompletionKey == kInputKey) {
                 std::unique_ptr<InputLine> input(CONTAINING_RECORD(entry.lpOverlapped, InputLine, overlapped));
                 if (input->end_of_input) {
-                    asked_to_leave = true;
-                    link->shutdown_after_send = true;  // the server answers what it got, then closes
+                    // Half-close once everything typed has gone out: the server answers what it
+                    // got, then closes, and we print until it does.
+                    leaving = true;
+                    link->shutdown_after_send = true;
                 } else {
-                    asked_to_leave = asked_to_leave || proto::equals_ignoring_case(input->text, "/quit");
+                    input->text += "\r\n";
+                    if (quit.saw_quit(input->text))
+                        leaving = true;
                     link->queued += input->text;
-                    link->queued += "\r\n";
                 }
-                if (!flush(*link)) {
-                    std::fprintf(stderr, "connection lost: %s\n", error_text(static_cast<DWORD>(WSAGetLastError())).c_str());
-                    return kExitServerClosed;
-                }
+                if (!flush(*link))
+                    return on_server_closed(leaving, static_cast<DWORD>(WSAGetLastError()));
                 continue;
             }
             IoContext& io = *io_context_of(entry.lpOverlapped);
             --link->pending_io;
             const DWORD io_error = completion_error(link->socket, entry.lpOverlapped);
             switch (io.op) {
-            case OP_CONNECT:
+            case OP_CONNECT: {
                 if (io_error != 0) {
                     std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options.host, options.port,
                                  error_text(io_error).c_str());
                     return kExitCannotConnect;
                 }
                 on_connected(*link);
-                if (!post_recv(*link) || !flush(*link)) {
-                    std::fprintf(stderr, "connection lost\n");
-                    return kExitServerClosed;
-                }
-                CloseHandle(CreateThread(nullptr, 0, read_console, net.port, 0, nullptr));
+                if (!post_recv(*link))
+                    return on_server_closed(leaving, static_cast<DWORD>(WSAGetLastError()));
+                // Input is read only once there is somewhere to send it.
+                const HANDLE reader = CreateThread(nullptr, 0, read_input, net.port, 0, nullptr);
+                if (!reader)
+                    log_error("CreateThread", GetLastError());
+                else
+                    CloseHandle(reader);
                 break;
+            }
             case OP_RECV:
-                if (io_error != 0 || entry.dwNumberOfBytesTransferred == 0) {
-                    std::fflush(stdout);
-                    if (asked_to_leave)
-                        return 0;
-                    std::fprintf(stderr, "server closed the connection\n");
-                    return kExitServerClosed;
-                }
+                if (io_error != 0 || entry.dwNumberOfBytesTransferred == 0)
+                    return on_server_closed(leaving, io_error);
                 link->reader.feed(link->recv_buffer, entry.dwNumberOfBytesTransferred, [](std::string_view line) {
                     std::fwrite(line.data(), 1, line.size(), stdout);
                     std::fputc('\n', stdout);
                 });
                 std::fflush(stdout);
-                if (!post_recv(*link)) {
-                    std::fprintf(stderr, "server closed the connection\n");
-                    return kExitServerClosed;
-                }
+                if (!post_recv(*link))
+                    return on_server_closed(leaving, static_cast<DWORD>(WSAGetLastError()));
                 break;
             case OP_SEND:
-                if (!on_sent(*link, entry.dwNumberOfBytesTransferred, io_error)) {
-                    std::fprintf(stderr, "server closed the connection\n");
-                    return kExitServerClosed;
-                }
+                if (!on_sent(*link, entry.dwNumberOfBytesTransferred, io_error))
+                    return on_server_closed(leaving, io_error != 0 ? io_error : static_cast<DWORD>(WSAGetLastError()));
                 break;
             case OP_ACCEPT:
                 break;
@@ -434,19 +523,28 @@ int run_interactive(const Options& options) {
 enum ErrorKind {
     kConnectFailed,
     kConnectionLost,
+    kNoWelcome,
     kUnexpectedLine,
     kOutOfOrder,
+    kWrongSquare,
     kRepliesMissing,
     kErrorKinds
 };
-const char* const kErrorNames[kErrorKinds] = {"connect failed", "connection lost", "unexpected line",
-                                              "lost, duplicated or reordered reply", "replies missing at the end"};
+const char* const kErrorNames[kErrorKinds] = {
+    "connect failed", "connection lost", "no welcome line", "unexpected line",
+    "lost, duplicated or reordered reply", "MOVE to an unexpected square", "replies missing at the end"};
+
+// The move bots' walk: right, down, left, up, a square that stays on the board wherever it starts
+// (a step against an edge leaves the piece where it is, and the server says so).
+constexpr std::string_view kWalkCommands[] = {"/move right\r\n", "/move down\r\n", "/move left\r\n", "/move up\r\n"};
+constexpr proto::Step kWalkSteps[] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+constexpr int kWalkLength = 4;
 
 // What a bot sent and still awaits, oldest first, in a fixed ring.
 struct Awaited {
     std::uint64_t sequence;
     std::uint64_t sent_us;
-    int x, y;  // move: where the piece should be once the server has applied this move
+    int walk_step;  // move: which step of the walk this was
 };
 
 struct Bot {
@@ -460,10 +558,12 @@ struct Bot {
     bool served = false;            // the server has answered it once
     bool finished = false;          // acted for its whole duration
     std::uint64_t connect_started_us = 0;
+    std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
     std::uint64_t act_until_ms = 0;
+    std::uint64_t next_action_ms = 0;  // when its next action is due (the timer heap holds it too)
     std::uint64_t next_sequence = 0;
-    int x = -1, y = -1;             // move: last position the server confirmed (-1: not known yet)
-    int step = 0;                   // move: position in the walking pattern
+    int x = -1, y = -1;             // move: last square the server confirmed (-1: not known yet)
+    int walk_step = 0;              // move: the next step of the walk
     Awaited awaited[kMaxOutstanding];
     std::size_t awaited_head = 0, awaited_count = 0;
 };
@@ -491,12 +591,17 @@ private:
         bool operator>(const Timer& other) const { return due_ms > other.due_ms; }
     };
 
+    void dispatch(const OVERLAPPED_ENTRY& entry);
     void connect_next();
+    bool begin_connect(Bot& bot);
     void on_connect_done(Bot& bot, DWORD error);
+    void connect_failed(Bot& bot, DWORD error);
     void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
     void on_line(Bot& bot, std::string_view line);
+    void on_move_line(Bot& bot, std::string_view line);
     void on_reply(Bot& bot, std::uint64_t sequence, std::uint64_t sent_us);
-    void act(Bot& bot);
+    void on_timer(Bot& bot);
+    void start_acting(Bot& bot);
     void send_message(Bot& bot);
     void lose(Bot& bot, ErrorKind kind);
     void finish(Bot& bot);
@@ -505,135 +610,163 @@ private:
     void report_progress(std::uint64_t now_ms);
     int report_result();
     bool echo_closed_loop(const Bot& bot) const { return bot.mix == Mix::Echo && options_.depth > 0; }
+    bool awaiting_replies() const;
     void start_session(Bot& bot);
     void hang_up(Bot& bot);
     std::uint64_t action_interval_ms() const { return std::max<std::uint64_t>(1, 1000 / static_cast<std::uint64_t>(options_.rate)); }
+    std::uint64_t connect_due_ms(std::uint32_t bot) const {
+        return static_cast<std::uint64_t>(bot) * 1000 / static_cast<std::uint64_t>(options_.ramp);
+    }
 
     const Options& options_;
     Network& net_;
     Clock clock_;
     std::unique_ptr<Bot[]> bots_;
+    std::uint32_t bot_count_ = 0;
     std::uint32_t next_to_connect_ = 0;
     std::uint32_t active_bots_ = 0;  // not yet done: connecting, awaiting the welcome, or acting
+    // Every bot's next deadline (connect, welcome, action) in one min-heap: the loop sleeps until
+    // the earliest. A bot may have a few entries; each checks its own condition when it comes due.
     std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
     Totals totals_;
     Histogram all_, interval_;
     Histogram served_;  // from starting a connect to the server's first line: how fast it accepts
     std::uint64_t interval_sent_ = 0, interval_received_ = 0;
+    bool interrupted_ = false;
+    std::uint64_t drain_until_ms_ = 0;  // set once every bot has finished acting, or on Ctrl+C
     std::string message_;  // scratch
 };
 
 int BotRun::run() {
-    const std::uint32_t count = static_cast<std::uint32_t>(options_.bots);
-    bots_ = std::make_unique<Bot[]>(count);
-    for (std::uint32_t i = 0; i < count; ++i) {
+    bot_count_ = static_cast<std::uint32_t>(options_.bots);
+    bots_ = std::make_unique<Bot[]>(bot_count_);
+    for (std::uint32_t i = 0; i < bot_count_; ++i) {
         bots_[i].id = i;
         bots_[i].mix = options_.mixes[i % options_.mixes.size()];
     }
-    active_bots_ = count;
+    active_bots_ = bot_count_;
     post_to_port_on_console_stop(net_.port, kStopKey);
 
     std::unique_ptr<OVERLAPPED_ENTRY[]> entries(new OVERLAPPED_ENTRY[kCompletionBatch]);
     std::uint64_t next_progress_ms = kProgressEveryMs;
-    std::uint64_t drain_until_ms = 0;  // set once every bot has finished acting
-    bool interrupted = false;
     for (;;) {
         const std::uint64_t now = clock_.ms();
         // Connections are opened at the ramp rate: bot i is due at i / ramp seconds.
-        while (next_to_connect_ < count &&
-               static_cast<std::uint64_t>(next_to_connect_) * 1000 / static_cast<std::uint64_t>(options_.ramp) <= now)
+        while (next_to_connect_ < bot_count_ && connect_due_ms(next_to_connect_) <= now)
             connect_next();
         while (!timers_.empty() && timers_.top().due_ms <= now) {
             Bot& bot = bots_[timers_.top().bot];
             timers_.pop();
-            act(bot);
+            on_timer(bot);
         }
         if (now >= next_progress_ms) {
             report_progress(now);
             next_progress_ms += kProgressEveryMs;
         }
-        if (drain_until_ms == 0 && active_bots_ == 0)
-            drain_until_ms = now + kDrainMs;  // every bot is done acting: wait for the last replies
-        if (drain_until_ms != 0) {
-            bool awaiting = false;
-            for (std::uint32_t i = 0; i < count && !awaiting; ++i)
-                awaiting = bots_[i].link.state == LinkState::Open && bots_[i].awaited_count > 0;
-            if (!awaiting || now >= drain_until_ms || interrupted)
-                break;
-        }
+        if (drain_until_ms_ == 0 && active_bots_ == 0)
+            drain_until_ms_ = now + kDrainMs;  // every bot is done acting: wait for the last replies
+        if (drain_until_ms_ != 0 && (!awaiting_replies() || now >= drain_until_ms_))
+            break;
 
+        // Sleep until the next thing is due: a connect, a bot's timer, the progress line.
         std::uint64_t wake = next_progress_ms;
         if (!timers_.empty())
             wake = std::min(wake, timers_.top().due_ms);
-        if (next_to_connect_ < count)
-            wake = std::min(wake, static_cast<std::uint64_t>(next_to_connect_) * 1000 / static_cast<std::uint64_t>(options_.ramp));
-        if (drain_until_ms != 0)
+        if (next_to_connect_ < bot_count_)
+            wake = std::min(wake, connect_due_ms(next_to_connect_));
+        if (drain_until_ms_ != 0)
             wake = std::min(wake, now + 50);
         const DWORD timeout = wake > now ? static_cast<DWORD>(wake - now) : 0;
         ULONG got = 0;
         if (!GetQueuedCompletionStatusEx(net_.port, entries.get(), kCompletionBatch, &got, timeout, FALSE)) {
             const DWORD failure = GetLastError();
-            if (failure != WAIT_TIMEOUT) {
+            if (failure != WAIT_TIMEOUT) {  // FALSE with nothing dequeued: the port itself failed
                 log_error("GetQueuedCompletionStatusEx", failure);
                 return 1;
             }
             got = 0;
         }
-        for (ULONG i = 0; i < got; ++i) {
-            const OVERLAPPED_ENTRY& entry = entries[i];
-            if (entry.lpCompletionKey == kStopKey) {  // Ctrl+C: stop acting, report what was seen
-                interrupted = true;
-                next_to_connect_ = count;
-                while (!timers_.empty())
-                    timers_.pop();
-                drain_until_ms = clock_.ms();
-                continue;
-            }
-            Bot& bot = bots_[entry.lpCompletionKey];
-            IoContext& io = *io_context_of(entry.lpOverlapped);
-            --bot.link.pending_io;
-            if (bot.link.state == LinkState::Closed) {  // cancelled by our own close
-                // A link is reused only when nothing posted on the old socket is left to complete.
-                if (bot.reconnecting && bot.link.pending_io == 0)
-                    start_session(bot);
-                continue;
-            }
-            const DWORD io_error = completion_error(bot.link.socket, entry.lpOverlapped);
-            switch (io.op) {
-            case OP_CONNECT: on_connect_done(bot, io_error); break;
-            case OP_RECV: on_recv_done(bot, entry.dwNumberOfBytesTransferred, io_error); break;
-            case OP_SEND:
-                if (!on_sent(bot.link, entry.dwNumberOfBytesTransferred, io_error))
-                    lose(bot, kConnectionLost);
-                break;
-            case OP_ACCEPT: break;
-            }
-        }
+        for (ULONG i = 0; i < got; ++i)
+            dispatch(entries[i]);
     }
     return report_result();
 }
 
-void BotRun::connect_next() {
-    Bot& bot = bots_[next_to_connect_++];
+void BotRun::dispatch(const OVERLAPPED_ENTRY& entry) {
+    if (entry.lpOverlapped == nullptr) {  // posted by the console handler, not an I/O
+        if (entry.lpCompletionKey == kStopKey) {
+            // Ctrl+C: no more connects or actions; what is in flight gets a moment to come back,
+            // so the report does not count it as missing. A second Ctrl+C reports at once.
+            drain_until_ms_ = clock_.ms() + (interrupted_ ? 0 : kInterruptDrainMs);
+            interrupted_ = true;
+            next_to_connect_ = bot_count_;
+            while (!timers_.empty())
+                timers_.pop();
+        }
+        return;
+    }
+    if (entry.lpCompletionKey >= bot_count_) {
+        std::fprintf(stderr, "error: completion with unknown key %llu ignored\n",
+                     static_cast<unsigned long long>(entry.lpCompletionKey));
+        return;
+    }
+    Bot& bot = bots_[entry.lpCompletionKey];
+    IoContext& io = *io_context_of(entry.lpOverlapped);
+    --bot.link.pending_io;
+    if (bot.link.state == LinkState::Closed) {  // cancelled by our own close
+        // A link is reused only when nothing posted on the old socket is left to complete.
+        if (bot.reconnecting && bot.link.pending_io == 0)
+            start_session(bot);
+        return;
+    }
+    const DWORD io_error = completion_error(bot.link.socket, entry.lpOverlapped);
+    switch (io.op) {
+    case OP_CONNECT: on_connect_done(bot, io_error); break;
+    case OP_RECV: on_recv_done(bot, entry.dwNumberOfBytesTransferred, io_error); break;
+    case OP_SEND:
+        if (!on_sent(bot.link, entry.dwNumberOfBytesTransferred, io_error))
+            lose(bot, kConnectionLost);
+        break;
+    case OP_ACCEPT: break;
+    }
+}
+
+// True while an open connection still awaits a reply (checked only once the bots are done).
+bool BotRun::awaiting_replies() const {
+    for (std::uint32_t i = 0; i < bot_count_; ++i)
+        if (bots_[i].link.state == LinkState::Open && bots_[i].awaited_count > 0)
+            return true;
+    return false;
+}
+
+void BotRun::connect_next() { begin_connect(bots_[next_to_connect_++]); }
+
+// Posts the bot's ConnectEx, with a deadline on the timer heap in case it never completes.
+bool BotRun::begin_connect(Bot& bot) {
     bot.connect_started_us = clock_.us();
+    bot.connect_deadline_ms = clock_.ms() + kConnectTimeoutMs;
     DWORD failure = 0;
     if (!start_connect(net_, bot.link, bot.id, failure)) {
-        ++totals_.failed;
-        error(kConnectFailed);
-        finish(bot);
-        if (totals_.failed <= 3)
-            std::fprintf(stderr, "bot %u: cannot connect: %s\n", bot.id, error_text(failure).c_str());
+        connect_failed(bot, failure);
+        return false;
     }
+    schedule(bot, bot.connect_deadline_ms);
+    return true;
+}
+
+void BotRun::connect_failed(Bot& bot, DWORD failure) {
+    ++totals_.failed;
+    error(kConnectFailed);
+    close_link(bot.link);  // a connect still pending is cancelled; its completion is ignored
+    finish(bot);
+    if (totals_.failed <= 3)
+        std::fprintf(stderr, "bot %u: cannot connect to %s:%d: %s\n", bot.id, options_.host, options_.port,
+                     error_text(failure).c_str());
 }
 
 void BotRun::on_connect_done(Bot& bot, DWORD failure) {
     if (failure != 0) {
-        ++totals_.failed;
-        error(kConnectFailed);
-        close_link(bot.link);
-        finish(bot);
-        if (totals_.failed <= 3)
-            std::fprintf(stderr, "bot %u: cannot connect: %s\n", bot.id, error_text(failure).c_str());
+        connect_failed(bot, failure);
         return;
     }
     on_connected(bot.link);
@@ -647,18 +780,27 @@ void BotRun::on_connect_done(Bot& bot, DWORD failure) {
         lose(bot, kConnectionLost);
         return;
     }
+    // The end of its time is a deadline too: a chat bot whose welcome never comes (a server that
+    // is not a chat server, or one that hangs) is finished then, not waited for for ever.
+    schedule(bot, bot.act_until_ms);
     if (bot.mix == Mix::Echo) {  // the echo server sends no welcome: start at once
         bot.welcomed = true;
-        if (echo_closed_loop(bot)) {
-            for (int i = 0; i < options_.depth; ++i)
-                send_message(bot);
-            if (!flush(bot.link))
-                lose(bot, kConnectionLost);
-            schedule(bot, bot.act_until_ms);  // replies drive the sending; this timer ends it
-        } else {
-            schedule(bot, clock_.ms() + bot.id % action_interval_ms());
-        }
+        start_acting(bot);
     }
+}
+
+// Welcomed (or connected, for echo bots): the first action, or the whole pipeline of them.
+void BotRun::start_acting(Bot& bot) {
+    if (echo_closed_loop(bot)) {
+        for (int i = 0; i < options_.depth; ++i)
+            send_message(bot);
+        if (!flush(bot.link))
+            lose(bot, kConnectionLost);
+        return;  // replies drive the sending from now on; the deadline at act_until_ms ends it
+    }
+    // Bots start spread over one interval, so their actions do not all land in the same tick.
+    bot.next_action_ms = clock_.ms() + bot.id % action_interval_ms();
+    schedule(bot, bot.next_action_ms);
 }
 
 void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
@@ -673,20 +815,22 @@ void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
         lose(bot, kConnectionLost);
 }
 
-// Parses "B.S.T" (bot, sequence, send time in us) at the start of `text`.
+// Parses exactly "B.S.T" (bot, sequence, send time in microseconds): nothing before or after.
 bool parse_token(std::string_view text, std::uint64_t (&fields)[3]) {
     std::size_t at = 0;
     for (int f = 0; f < 3; ++f) {
         const std::size_t begin = at;
         std::uint64_t value = 0;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9')
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && at - begin < 20)
             value = value * 10 + static_cast<std::uint64_t>(text[at++] - '0');
         if (at == begin || (f < 2 && (at >= text.size() || text[at++] != '.')))
             return false;
         fields[f] = value;
     }
-    return at == text.size() || text[at] == ' ' || text[at] == '.';
+    return at == text.size();
 }
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 void BotRun::on_line(Bot& bot, std::string_view line) {
     ++totals_.received;
@@ -695,66 +839,63 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
         bot.served = true;
         served_.add(clock_.us() - bot.connect_started_us);
     }
-    if (line.substr(0, 4) == "ERR ") {
+    if (starts_with(line, "ERR ")) {
         error(kUnexpectedLine);
         return;
     }
     std::uint64_t token[3] = {};
-    switch (bot.mix) {
-    case Mix::Echo: {
-        std::string_view body = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
-        if (line.substr(0, 2) != "e " || !parse_token(body, token) || token[0] != bot.id) {
+    if (bot.mix == Mix::Echo) {
+        // "e B.S.T ......": the token is checked, then the exact bytes, rebuilt from it.
+        const std::string_view body = starts_with(line, "e ") ? line.substr(2) : std::string_view();
+        const std::string_view token_text = body.substr(0, std::min(body.find(' '), body.size()));
+        if (!parse_token(token_text, token) || token[0] != bot.id) {
             error(kUnexpectedLine);
             return;
         }
-        // The exact bytes are checked: the message is rebuilt from its token and compared.
-        std::string expected;
-        expected.reserve(kEchoMessageBytes);
-        expected = "e " + std::to_string(token[0]) + "." + std::to_string(token[1]) + "." + std::to_string(token[2]) + " ";
-        expected.resize(kEchoMessageBytes - 1, '.');
-        if (line != expected) {
+        message_ = "e ";
+        message_.append(token_text);
+        message_ += ' ';
+        message_.resize(kEchoMessageBytes - 1, '.');
+        if (line != message_) {
             error(kUnexpectedLine);
             return;
         }
         on_reply(bot, token[1], token[2]);
-        if (echo_closed_loop(bot) && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms)
+        if (echo_closed_loop(bot) && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms &&
+            !interrupted_)
             send_message(bot);
         return;
     }
-    case Mix::Ping:
-    case Mix::Move:
-    case Mix::Chat:
-        break;
-    }
     if (!bot.welcomed) {
         // "* welcome guestN, N online - ..." names this bot; its actions start now.
-        const std::string_view prefix = "* welcome ";
-        if (line.substr(0, prefix.size()) != prefix) {
+        constexpr std::string_view prefix = "* welcome ";
+        const std::size_t comma = line.find(',');
+        if (!starts_with(line, prefix) || comma == std::string_view::npos ||
+            !proto::is_valid_nick(line.substr(prefix.size(), comma - prefix.size()))) {
             error(kUnexpectedLine);
             return;
         }
-        const std::string_view rest = line.substr(prefix.size());
-        const std::string_view nick = rest.substr(0, std::min(rest.find(','), proto::kMaxNickBytes));
+        const std::string_view nick = line.substr(prefix.size(), comma - prefix.size());
         std::snprintf(bot.nick, sizeof bot.nick, "%.*s", static_cast<int>(nick.size()), nick.data());
         bot.welcomed = true;
-        schedule(bot, clock_.ms() + bot.id % action_interval_ms());
+        start_acting(bot);
         return;
     }
     const std::string_view nick = bot.nick;
     switch (bot.mix) {
     case Mix::Ping:
-        if (line.substr(0, 5) == "PONG ") {
-            if (!parse_token(line.substr(5), token) || token[0] != bot.id) {
+        // "PONG B.S.T" for our own pings; joined and left notices are expected and ignored.
+        if (starts_with(line, "PONG")) {
+            if (!starts_with(line, "PONG ") || !parse_token(line.substr(5), token) || token[0] != bot.id) {
                 error(kUnexpectedLine);
                 return;
             }
             on_reply(bot, token[1], token[2]);
         }
         break;
-    case Mix::Chat: {
+    case Mix::Chat:
         // Our own line: "nick: c B.S.T"; everyone else's chat is expected and ignored.
-        if (line.size() > nick.size() + 4 && line.substr(0, nick.size()) == nick &&
-            line.substr(nick.size(), 4) == ": c ") {
+        if (line.size() > nick.size() + 4 && starts_with(line, nick) && line.substr(nick.size(), 4) == ": c ") {
             if (!parse_token(line.substr(nick.size() + 4), token) || token[0] != bot.id) {
                 error(kUnexpectedLine);
                 return;
@@ -762,67 +903,111 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
             on_reply(bot, token[1], token[2]);
         }
         break;
-    }
-    case Mix::Move: {
-        // Our own "MOVE nick x y" lines must come back in order, at the squares we expect.
-        const std::string_view prefix = "MOVE ";
-        if (line.substr(0, prefix.size()) != prefix || line.substr(prefix.size(), nick.size()) != nick ||
-            line.size() <= prefix.size() + nick.size() || line[prefix.size() + nick.size()] != ' ')
-            break;
-        const std::string_view where = line.substr(prefix.size() + nick.size() + 1);
-        const int x = where.size() == 3 ? where[0] - '0' : -1, y = where.size() == 3 ? where[2] - '0' : -1;
-        if (bot.awaited_count == 0 || x < 0 || y < 0) {
-            error(kOutOfOrder);
-            return;
-        }
-        Awaited& oldest = bot.awaited[bot.awaited_head];
-        if (oldest.x >= 0 && (oldest.x != x || oldest.y != y)) {
-            error(kOutOfOrder);
-            return;
-        }
-        bot.x = x;
-        bot.y = y;
-        on_reply(bot, oldest.sequence, oldest.sent_us);
+    case Mix::Move:
+        on_move_line(bot, line);
         break;
-    }
     case Mix::Echo:
         break;
     }
 }
 
-// A reply to the oldest awaited message must carry its sequence: anything else means a reply was
-// lost, duplicated or reordered.
+// Our own "MOVE nick x y" lines come back in order, each at the square its step of the walk leads
+// to from the square before (the same square, against an edge). Where the server placed us is not
+// said anywhere, so the first one only has to be on the board; every later one is checked.
+void BotRun::on_move_line(Bot& bot, std::string_view line) {
+    constexpr std::string_view prefix = "MOVE ";
+    const std::string_view nick = bot.nick;
+    const std::size_t nick_end = prefix.size() + nick.size();
+    if (!starts_with(line, prefix) || line.substr(prefix.size(), nick.size()) != nick || line.size() <= nick_end ||
+        line[nick_end] != ' ')
+        return;  // someone else's move (or a nick that only starts like ours)
+    const std::string_view where = line.substr(nick_end + 1);
+    const bool well_formed = where.size() == 3 && where[0] >= '0' && where[0] < '0' + proto::kBoardSize &&
+                             where[1] == ' ' && where[2] >= '0' && where[2] < '0' + proto::kBoardSize;
+    if (!well_formed) {
+        error(kUnexpectedLine);
+        return;
+    }
+    if (bot.awaited_count == 0) {
+        error(kOutOfOrder);  // a move we did not make, or one reported twice
+        return;
+    }
+    const int x = where[0] - '0', y = where[2] - '0';
+    const Awaited& oldest = bot.awaited[bot.awaited_head];
+    if (bot.x >= 0) {
+        const proto::Step step = kWalkSteps[oldest.walk_step];
+        int expected_x = bot.x + step.dx, expected_y = bot.y + step.dy;
+        if (expected_x < 0 || expected_x >= proto::kBoardSize || expected_y < 0 || expected_y >= proto::kBoardSize) {
+            expected_x = bot.x;
+            expected_y = bot.y;
+        }
+        if (x != expected_x || y != expected_y)
+            error(kWrongSquare);  // counted once; the walk goes on from where the server says we are
+    }
+    bot.x = x;
+    bot.y = y;
+    on_reply(bot, oldest.sequence, oldest.sent_us);
+}
+
+// Replies come back in the order sent, so each must be for the oldest awaited message. One for a
+// later message means those before it were lost: each counts as an error, and the bot goes on from
+// this one (one lost reply is one error, not an error for every reply after it). One for a message
+// not awaited at all was duplicated, reordered or made up.
 void BotRun::on_reply(Bot& bot, std::uint64_t sequence, std::uint64_t sent_us) {
-    if (bot.awaited_count == 0 || bot.awaited[bot.awaited_head].sequence != sequence) {
+    std::size_t skipped = 0;
+    while (skipped < bot.awaited_count &&
+           bot.awaited[(bot.awaited_head + skipped) % kMaxOutstanding].sequence != sequence)
+        ++skipped;
+    if (skipped == bot.awaited_count) {
         error(kOutOfOrder);
         return;
     }
-    bot.awaited_head = (bot.awaited_head + 1) % kMaxOutstanding;
-    --bot.awaited_count;
+    totals_.errors[kOutOfOrder] += skipped;
+    bot.awaited_head = (bot.awaited_head + skipped + 1) % kMaxOutstanding;
+    bot.awaited_count -= skipped + 1;
     const std::uint64_t now = clock_.us();
     const std::uint64_t rtt = now > sent_us ? now - sent_us : 0;
     all_.add(rtt);
     interval_.add(rtt);
 }
 
-void BotRun::act(Bot& bot) {
-    if (bot.link.state != LinkState::Open)
+// One of the bot's timers is due: its connect deadline, the end of its time, or its next action.
+// Each checks its own condition, so a timer that has become pointless does nothing.
+void BotRun::on_timer(Bot& bot) {
+    const std::uint64_t now = clock_.ms();
+    if (bot.link.state == LinkState::Connecting) {
+        if (now >= bot.connect_deadline_ms)
+            connect_failed(bot, WSAETIMEDOUT);
         return;
-    if (clock_.ms() >= bot.act_until_ms) {
+    }
+    if (bot.link.state != LinkState::Open || bot.finished)
+        return;
+    if (now >= bot.act_until_ms) {
+        if (!bot.welcomed)
+            error(kNoWelcome);
         finish(bot);
         return;
     }
-    if (bot.session_until_ms != 0 && clock_.ms() >= bot.session_until_ms && bot.awaited_count == 0) {
+    if (!bot.welcomed || echo_closed_loop(bot) || now < bot.next_action_ms)
+        return;  // awaiting the welcome, driven by replies, or an action already taken
+    const bool session_over = bot.session_until_ms != 0 && now >= bot.session_until_ms;
+    if (session_over && bot.awaited_count == 0) {
         hang_up(bot);
         return;
     }
-    if (bot.awaited_count < kMaxOutstanding)
+    if (!session_over && bot.awaited_count < kMaxOutstanding)
         send_message(bot);
     if (!flush(bot.link)) {
         lose(bot, kConnectionLost);
         return;
     }
-    schedule(bot, clock_.ms() + action_interval_ms());
+    // The next action is due one interval after this one was, not after now: a loop turn that
+    // runs late does not slow the bot down. One that fell a whole interval behind starts over
+    // from now instead of sending a burst to catch up.
+    bot.next_action_ms += action_interval_ms();
+    if (bot.next_action_ms <= now)
+        bot.next_action_ms = now + action_interval_ms();
+    schedule(bot, bot.next_action_ms);
 }
 
 // Queues one action of the bot's mix and remembers what must come back.
@@ -830,7 +1015,7 @@ void BotRun::send_message(Bot& bot) {
     const std::uint64_t sequence = bot.next_sequence++;
     const std::uint64_t now = clock_.us();
     const std::string token = std::to_string(bot.id) + "." + std::to_string(sequence) + "." + std::to_string(now);
-    Awaited awaited{sequence, now, -1, -1};
+    Awaited awaited{sequence, now, 0};
     switch (bot.mix) {
     case Mix::Ping: message_ = "/ping " + token + "\r\n"; break;
     case Mix::Chat: message_ = "c " + token + "\r\n"; break;
@@ -839,21 +1024,11 @@ void BotRun::send_message(Bot& bot) {
         message_.resize(kEchoMessageBytes - 1, '.');
         message_ += '\n';
         break;
-    case Mix::Move: {
-        // A walk right, down, left, up; the first reply tells where the piece stands, and from
-        // then on each reply must be the square the move leads to (or stays at, at an edge).
-        static const char* const kWalk[] = {"right", "down", "left", "up"};
-        static const int kDx[] = {1, 0, -1, 0}, kDy[] = {0, 1, 0, -1};
-        const int direction = bot.step++ % 4;
-        message_ = std::string("/move ") + kWalk[direction] + "\r\n";
-        if (bot.x >= 0 && bot.awaited_count == 0) {
-            const int x = bot.x + kDx[direction], y = bot.y + kDy[direction];
-            const bool on_board = x >= 0 && x < proto::kBoardSize && y >= 0 && y < proto::kBoardSize;
-            awaited.x = on_board ? x : bot.x;
-            awaited.y = on_board ? y : bot.y;
-        }
+    case Mix::Move:
+        awaited.walk_step = bot.walk_step;
+        message_ = kWalkCommands[bot.walk_step];
+        bot.walk_step = (bot.walk_step + 1) % kWalkLength;
         break;
-    }
     }
     bot.awaited[(bot.awaited_head + bot.awaited_count) % kMaxOutstanding] = awaited;
     ++bot.awaited_count;
@@ -883,11 +1058,7 @@ void BotRun::start_session(Bot& bot) {
     bot.link.shutdown_after_send = false;
     bot.link.reader = proto::ServerLineReader{};
     ++totals_.reconnects;
-    DWORD failure = 0;
-    if (!start_connect(net_, bot.link, bot.id, failure)) {
-        error(kConnectFailed);
-        finish(bot);
-    }
+    begin_connect(bot);
 }
 
 void BotRun::finish(Bot& bot) {
@@ -927,17 +1098,17 @@ int BotRun::report_result() {
         close_link(bot.link);
     }
     const unsigned long long errors = totals_.error_total();
-    std::printf("\n  %-36s %llu\n", "bots", static_cast<unsigned long long>(options_.bots));
-    std::printf("  %-36s %llu\n", "connected", static_cast<unsigned long long>(totals_.connected));
-    std::printf("  %-36s %llu\n", "failed", static_cast<unsigned long long>(totals_.failed));
-    std::printf("  %-36s %llu\n", "sent", static_cast<unsigned long long>(totals_.sent));
-    std::printf("  %-36s %llu\n", "received", static_cast<unsigned long long>(totals_.received));
-    std::printf("  %-36s %llu\n", "reconnects", static_cast<unsigned long long>(totals_.reconnects));
-    std::printf("  %-36s %llu\n", "errors", errors);
+    std::printf("\n  %-40s %llu\n", "bots", static_cast<unsigned long long>(options_.bots));
+    std::printf("  %-40s %llu\n", "connected", static_cast<unsigned long long>(totals_.connected));
+    std::printf("  %-40s %llu\n", "failed", static_cast<unsigned long long>(totals_.failed));
+    std::printf("  %-40s %llu\n", "sent", static_cast<unsigned long long>(totals_.sent));
+    std::printf("  %-40s %llu\n", "received", static_cast<unsigned long long>(totals_.received));
+    std::printf("  %-40s %llu\n", "reconnects", static_cast<unsigned long long>(totals_.reconnects));
+    std::printf("  %-40s %llu\n", "errors", errors);
     for (int kind = 0; kind < kErrorKinds; ++kind)
         if (totals_.errors[kind] != 0)
-            std::printf("    %-34s %llu\n", kErrorNames[kind], static_cast<unsigned long long>(totals_.errors[kind]));
-    std::printf("  %-36s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
+            std::printf("    %-38s %llu\n", kErrorNames[kind], static_cast<unsigned long long>(totals_.errors[kind]));
+    std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
                 all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(),
                 static_cast<unsigned long long>(all_.total()));
     std::printf("SERVED bots=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", static_cast<unsigned long long>(served_.total()),
@@ -972,6 +1143,14 @@ int parse_options(int argc, char** argv, Options& options) {
             return 0;
         }
         if (arg.size() > 1 && arg[0] == '-') {
+            const IntOption* option = nullptr;
+            for (const IntOption& o : int_options)
+                if (arg == o.name)
+                    option = &o;
+            if (!option && arg != "--mix") {
+                std::fprintf(stderr, "error: unknown option %s\n\n%s", argv[i], kUsage);
+                return kExitBadOptions;
+            }
             if (i + 1 >= argc) {
                 std::fprintf(stderr, "error: %s needs a value\n\n%s", argv[i], kUsage);
                 return kExitBadOptions;
@@ -989,27 +1168,20 @@ int parse_options(int argc, char** argv, Options& options) {
                     else if (mix == "chat") options.mixes.push_back(Mix::Chat);
                     else if (mix == "echo") options.mixes.push_back(Mix::Echo);
                     else {
-                        std::fprintf(stderr, "error: --mix %s: expected ping, move, chat or echo\n", value);
+                        std::fprintf(stderr, "error: --mix %s: expected ping, move, chat or echo\n\n%s", value,
+                                     kUsage);
                         return kExitBadOptions;
                     }
                 }
                 if (options.mixes.empty()) {
-                    std::fprintf(stderr, "error: --mix needs a value\n");
+                    std::fprintf(stderr, "error: --mix needs a value\n\n%s", kUsage);
                     return kExitBadOptions;
                 }
                 continue;
             }
-            const IntOption* option = nullptr;
-            for (const IntOption& o : int_options)
-                if (arg == o.name)
-                    option = &o;
-            if (!option) {
-                std::fprintf(stderr, "error: unknown option %s\n\n%s", argv[i - 1], kUsage);
-                return kExitBadOptions;
-            }
             if (!parse_int(value, option->low, option->high, *option->value)) {
-                std::fprintf(stderr, "error: %s %s: expected a number from %d to %d\n", option->name, value,
-                             option->low, option->high);
+                std::fprintf(stderr, "error: %s %s: expected a number from %d to %d\n\n%s", option->name, value,
+                             option->low, option->high, kUsage);
                 return kExitBadOptions;
             }
             continue;
@@ -1018,7 +1190,7 @@ int parse_options(int argc, char** argv, Options& options) {
             options.host = argv[i];
         } else if (positional == 1) {
             if (!parse_int(argv[i], 1, 65535, options.port)) {
-                std::fprintf(stderr, "error: port %s: expected a number from 1 to 65535\n", argv[i]);
+                std::fprintf(stderr, "error: port %s: expected a number from 1 to 65535\n\n%s", argv[i], kUsage);
                 return kExitBadOptions;
             }
         } else {
@@ -1030,15 +1202,15 @@ int parse_options(int argc, char** argv, Options& options) {
     const bool all_echo = std::all_of(options.mixes.begin(), options.mixes.end(), [](Mix m) { return m == Mix::Echo; });
     const bool any_echo = std::any_of(options.mixes.begin(), options.mixes.end(), [](Mix m) { return m == Mix::Echo; });
     if (any_echo && !all_echo) {
-        std::fprintf(stderr, "error: echo bots need server.exe --echo: they do not mix with the others\n");
+        std::fprintf(stderr, "error: echo bots need server.exe --echo: they do not mix with the others\n\n%s", kUsage);
         return kExitBadOptions;
     }
     if (options.depth > 0 && !all_echo) {
-        std::fprintf(stderr, "error: --depth is for --mix echo\n");
+        std::fprintf(stderr, "error: --depth is for --mix echo\n\n%s", kUsage);
         return kExitBadOptions;
     }
     if (options.bots == 0 && options.depth > 0) {
-        std::fprintf(stderr, "error: --depth needs --bots\n");
+        std::fprintf(stderr, "error: --depth needs --bots\n\n%s", kUsage);
         return kExitBadOptions;
     }
     return -1;
@@ -1054,11 +1226,17 @@ int main(int argc, char** argv) {
     WinsockSession winsock;
     if (!winsock.ok())
         return 1;
-    if (options.bots == 0)
-        return run_interactive(options);
-    Network net;
-    if (!open_network(options, net))
-        return kExitCannotConnect;
-    BotRun run(options, net);
-    return run.run();
+    int result = kExitCannotConnect;
+    if (options.bots == 0) {
+        result = run_interactive(options);
+    } else {
+        Network net;
+        if (open_network(options, net)) {
+            BotRun run(options, net);
+            result = run.run();
+        }
+    }
+    std::fflush(stdout);
+    signal_console_stop_finished();  // a closing console's handler waits for this
+    return result;
 }
