@@ -141,6 +141,24 @@ inline void set_no_delay(SOCKET socket) {
     setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&on), sizeof on);
 }
 
+// Skipping the completion of an operation that finished at once saves a dequeue per send and per
+// receive, but is only safe when the provider's sockets are real file handles (libuv checks the
+// same: a non-IFS layered provider would still queue them).
+inline bool provider_allows_skip_on_success(SOCKET socket) {
+    WSAPROTOCOL_INFOW protocol{};
+    int protocol_length = sizeof protocol;
+    return getsockopt(socket, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&protocol),
+                      &protocol_length) == 0 &&
+           (protocol.dwServiceFlags1 & XP1_IFS_HANDLES) != 0;
+}
+
+// From now on an operation on `socket` that completes at once queues no completion packet: the
+// caller handles it where it was posted, exactly once. False when the provider does not allow it.
+inline bool skip_completion_on_success(SOCKET socket) {
+    return provider_allows_skip_on_success(socket) &&
+           SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+}
+
 // Parses "127.0.0.1" or "::1" with a port into `address`. False when the text is no address.
 inline bool parse_address(const char* text, int port, SOCKADDR_STORAGE& address, int& length) {
     ZeroMemory(&address, sizeof address);

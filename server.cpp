@@ -38,9 +38,6 @@ constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 // client that stops reading behind that much kernel memory before the send limit ever sees it.
 constexpr int kSocketSendBufferBytes = 64 * 1024;
 constexpr int kStdoutBufferBytes = 64 * 1024;
-// Receives that complete at once are handled on the spot (see post_recv); after this many in a
-// row the client waits for the next loop turn, so one flooding client cannot starve the rest.
-constexpr int kInlineReceives = 8;
 
 // Completion keys. A client's key is its slot index; these two can never be one.
 constexpr ULONG_PTR kListenerKey = ~ULONG_PTR(0);
@@ -141,6 +138,9 @@ struct Client {
 struct Counters {
     std::uint64_t accepted = 0, lines_in = 0, lines_out = 0, bytes_in = 0, bytes_out = 0;
     std::uint64_t slow_dropped = 0, refused = 0;
+    // What the I/O costs: calls made, how many completed at once (no completion packet; under
+    // Wine, no wake-up either), and how many GetQueuedCompletionStatusEx calls it all took.
+    std::uint64_t recv_calls = 0, recv_at_once = 0, send_calls = 0, send_at_once = 0, dequeues = 0;
     std::size_t peak = 0;
     long sockets = 0;  // our own open sockets: listener, posted accepts, clients
 };
@@ -161,6 +161,7 @@ private:
     void refuse(SOCKET socket, const std::string& peer);
     void join(Client& client);
     // receive path
+    void read_later(Client& client);
     void post_recv(Client& client);
     bool on_recv_done(Client& client, DWORD bytes, DWORD error);
     void read_deferred();
@@ -213,7 +214,8 @@ private:
     std::vector<std::uint32_t> online_;      // slots of joined clients, in no particular order
     std::vector<std::uint32_t> to_flush_;    // clients with queued bytes and no send in flight
     std::vector<std::uint32_t> to_drop_;     // clients whose abortive close is scheduled
-    std::vector<std::uint32_t> to_read_;     // clients whose next receive waits for the next turn
+    std::vector<std::uint32_t> to_read_;     // clients whose next receive is posted at the end of the turn
+    std::vector<std::uint32_t> reading_;     // read_deferred's working copy of to_read_
     bool skip_on_success_ = false;           // the socket provider allows skipping completions
     std::unordered_map<std::string, std::uint32_t> nicks_;  // lower-cased nick -> slot
     int board_[proto::kBoardSize][proto::kBoardSize] = {};  // pieces on each square
@@ -272,6 +274,7 @@ bool Server::start() {
     online_.reserve(static_cast<std::size_t>(options_.max_clients));
     to_flush_.reserve(static_cast<std::size_t>(options_.max_clients));
     to_read_.reserve(static_cast<std::size_t>(options_.max_clients));
+    reading_.reserve(static_cast<std::size_t>(options_.max_clients));
     accepts_ = std::make_unique<AcceptSlot[]>(static_cast<std::size_t>(options_.accepts));
 
     if (!listen_on_port())
@@ -319,14 +322,7 @@ bool Server::listen_on_port() {
         log_error("CreateIoCompletionPort(listener)", GetLastError());
         return false;
     }
-    // Skipping the completion of an operation that finished at once saves a dequeue per send and
-    // per receive, but is only safe when the provider's sockets are real file handles (libuv
-    // checks the same: a non-IFS layered provider would still queue them).
-    WSAPROTOCOL_INFOW protocol{};
-    int protocol_length = sizeof protocol;
-    skip_on_success_ = getsockopt(listener_, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&protocol),
-                                  &protocol_length) == 0 &&
-                       (protocol.dwServiceFlags1 & XP1_IFS_HANDLES) != 0;
+    skip_on_success_ = provider_allows_skip_on_success(listener_);
     return load_extension(listener_, WSAID_ACCEPTEX, accept_ex_) &&
            load_extension(listener_, WSAID_GETACCEPTEXSOCKADDRS, get_accept_ex_sockaddrs_);
 }
@@ -422,7 +418,7 @@ void Server::admit(SOCKET socket, const std::string& peer) {
                sizeof kSocketSendBufferBytes);
     ++counters_.accepted;
     join(client);
-    post_recv(client);
+    read_later(client);
 }
 
 // No free slot: say so and close gracefully. The socket is fresh and its send buffer empty, so
@@ -478,51 +474,58 @@ void Server::join(Client& client) {
 
 // ---- Receive path -------------------------------------------------------------------------------
 
-// Posts the client's one receive. In skip-on-success mode a receive that completes at once queues
-// no completion: it is handled right here, exactly once, and the next one posted.
-void Server::post_recv(Client& client) {
-    for (int inline_receives = 0;; ++inline_receives) {
-        if (inline_receives == kInlineReceives) {
-            if (!client.in_read_list) {
-                client.in_read_list = true;
-                to_read_.push_back(slot_of(client));
-            }
-            return;
-        }
-        client.recv_io = IoContext{};
-        client.recv_io.op = OP_RECV;
-        client.recv_io.generation = client.generation;
-        WSABUF buffer{kRecvBufferBytes, client.recv_buffer};
-        DWORD flags = 0, bytes = 0;
-        // Published before posting: the completion may be queued before WSARecv returns.
-        ++client.pending_io;
-        client.recv_posted = true;
-        if (WSARecv(client.socket, &buffer, 1, &bytes, &flags, &client.recv_io.overlapped, nullptr) == SOCKET_ERROR) {
-            const DWORD error = static_cast<DWORD>(WSAGetLastError());
-            if (error != WSA_IO_PENDING) {
-                --client.pending_io;  // an immediate failure queues no completion
-                client.recv_posted = false;
-                drop(client, disconnect_reason(error));
-            }
-            return;
-        }
-        if (!client.skip_completion_on_success)
-            return;  // an immediate success still queues its completion: handled there
-        --client.pending_io;
-        if (!on_recv_done(client, bytes, 0))
-            return;
+// The next receive is not posted the moment one completes: the client waits in `to_read_` until
+// the replies to what it sent have gone out at the end of the loop turn (see run). A request-reply
+// peer has often answered by then, so the receive completes at once instead of waiting in the
+// kernel; under Wine a receive that has to wait costs three more wineserver round trips (the
+// wake-up, the read, the completion) than one that completes at once.
+void Server::read_later(Client& client) {
+    if (!client.in_read_list) {
+        client.in_read_list = true;
+        to_read_.push_back(slot_of(client));
     }
 }
 
+// Posts the client's one receive. In skip-on-success mode a receive that completes at once queues
+// no completion: it is handled right here, exactly once, and the next one waits for the next turn,
+// so one flooding client cannot starve the rest.
+void Server::post_recv(Client& client) {
+    client.recv_io = IoContext{};
+    client.recv_io.op = OP_RECV;
+    client.recv_io.generation = client.generation;
+    WSABUF buffer{kRecvBufferBytes, client.recv_buffer};
+    DWORD flags = 0, bytes = 0;
+    // Published before posting: the completion may be queued before WSARecv returns.
+    ++client.pending_io;
+    client.recv_posted = true;
+    ++counters_.recv_calls;
+    if (WSARecv(client.socket, &buffer, 1, &bytes, &flags, &client.recv_io.overlapped, nullptr) == SOCKET_ERROR) {
+        const DWORD error = static_cast<DWORD>(WSAGetLastError());
+        if (error != WSA_IO_PENDING) {
+            --client.pending_io;  // an immediate failure queues no completion
+            client.recv_posted = false;
+            drop(client, disconnect_reason(error));
+        }
+        return;
+    }
+    if (!client.skip_completion_on_success)
+        return;  // an immediate success still queues its completion: handled there
+    ++counters_.recv_at_once;
+    --client.pending_io;
+    if (on_recv_done(client, bytes, 0))
+        read_later(client);
+}
+
 void Server::read_deferred() {
-    for (std::size_t i = 0; i < to_read_.size(); ++i) {  // post_recv may append: index, not iterator
-        Client& client = clients_[to_read_[i]];
+    reading_.swap(to_read_);  // post_recv may add clients to `to_read_`: they wait for the next turn
+    for (const std::uint32_t slot : reading_) {
+        Client& client = clients_[slot];
         client.in_read_list = false;
         if (client.state == SlotState::Open && client.drop_reason.empty() && !client.recv_posted &&
             !client.recv_paused && !client.close_when_sent)
             post_recv(client);
     }
-    to_read_.clear();
+    reading_.clear();
 }
 
 // Returns true when the client should be read from again.
@@ -715,10 +718,11 @@ std::string Server::stats_text() {
     GetProcessHandleCount(GetCurrentProcess(), &handles);
     PROCESS_MEMORY_COUNTERS memory{};
     GetProcessMemoryInfo(GetCurrentProcess(), &memory, sizeof memory);
-    char text[512];
+    char text[768];
     std::snprintf(text, sizeof text,
                   "online=%zu peak=%zu accepted=%llu lines_in=%llu lines_out=%llu bytes_in=%llu bytes_out=%llu "
-                  "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu",
+                  "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu "
+                  "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu",
                   online_.size(), counters_.peak, static_cast<unsigned long long>(counters_.accepted),
                   static_cast<unsigned long long>(counters_.lines_in),
                   static_cast<unsigned long long>(counters_.lines_out),
@@ -727,7 +731,12 @@ std::string Server::stats_text() {
                   static_cast<unsigned long long>(counters_.slow_dropped), counters_.sockets,
                   static_cast<unsigned long>(handles),
                   static_cast<unsigned long long>(memory.WorkingSetSize / 1024),
-                  static_cast<unsigned long long>((now_ms() - started_ms_) / 1000));
+                  static_cast<unsigned long long>((now_ms() - started_ms_) / 1000),
+                  static_cast<unsigned long long>(counters_.recv_calls),
+                  static_cast<unsigned long long>(counters_.recv_at_once),
+                  static_cast<unsigned long long>(counters_.send_calls),
+                  static_cast<unsigned long long>(counters_.send_at_once),
+                  static_cast<unsigned long long>(counters_.dequeues));
     return text;
 }
 
@@ -802,6 +811,7 @@ void Server::post_send(Client& client) {
         DWORD bytes = 0;
         ++client.pending_io;
         client.send_posted = true;
+        ++counters_.send_calls;
         if (WSASend(client.socket, &buffer, 1, &bytes, 0, &client.send_io.overlapped, nullptr) == SOCKET_ERROR) {
             const DWORD error = static_cast<DWORD>(WSAGetLastError());
             if (error != WSA_IO_PENDING) {
@@ -813,6 +823,7 @@ void Server::post_send(Client& client) {
         }
         if (!client.skip_completion_on_success)
             return;
+        ++counters_.send_at_once;
         --client.pending_io;
         if (!on_send_done(client, bytes, 0))
             return;
@@ -844,7 +855,7 @@ bool Server::on_send_done(Client& client, DWORD bytes, DWORD error) {
     } else if (client.recv_paused &&
                client.unsent() + kRecvBufferBytes <= static_cast<std::size_t>(options_.send_limit)) {
         client.recv_paused = false;
-        post_recv(client);
+        read_later(client);
     }
     return false;
 }
@@ -994,7 +1005,7 @@ void Server::on_client_io(Client& client, IoContext& io, DWORD bytes) {
     const DWORD error = completion_error(client.socket, &io.overlapped);
     if (io.op == OP_RECV) {
         if (on_recv_done(client, bytes, error))
-            post_recv(client);
+            read_later(client);
     } else if (on_send_done(client, bytes, error)) {
         post_send(client);
     }
@@ -1047,9 +1058,11 @@ int Server::run() {
     std::uint64_t next_tick_ms = now_ms() + kTickMs;
     while (!finished()) {
         std::fflush(stdout);
-        const DWORD tick = stopping_ ? kShutdownTickMs : kTickMs;
+        // Clients still waiting to be read from must not wait for a completion that may not come.
+        const DWORD wait_ms = !to_read_.empty() ? 0 : stopping_ ? kShutdownTickMs : kTickMs;
         ULONG count = 0;
-        if (!GetQueuedCompletionStatusEx(port_, entries, kCompletionBatch, &count, tick, FALSE)) {
+        ++counters_.dequeues;
+        if (!GetQueuedCompletionStatusEx(port_, entries, kCompletionBatch, &count, wait_ms, FALSE)) {
             const DWORD error = GetLastError();
             if (error != WAIT_TIMEOUT) {  // FALSE with nothing dequeued: the port itself failed
                 log_error("GetQueuedCompletionStatusEx", error);
@@ -1061,6 +1074,9 @@ int Server::run() {
             dispatch(entries[i]);
             close_dropped();
         }
+        // Replies go out before the next receives are posted (see read_later); what those
+        // receives bring at once is answered in the same turn.
+        flush_sends();
         read_deferred();
         flush_sends();
         close_dropped();  // a receive or send that failed at once

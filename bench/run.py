@@ -87,6 +87,21 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def core_ticks(core):
+    """(busy, total) clock ticks of one core so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{core} "):
+                ticks = [int(x) for x in line.split()[1:]]
+                return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+    return 0, 0
+
+
+def busy_percent(first, last):
+    busy, total = last[0] - first[0], last[1] - first[1]
+    return 100.0 * busy / total if total else float("nan")
+
+
 def rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -180,15 +195,24 @@ def measure(scenario, server_name, load_env):
         time.sleep(0.5)
         base_rss, base_cpu = server.rss_kb(), server.cpu()
         peak = {"rss": base_rss}
+        cores = {}  # each core's ticks at the first and the latest progress line: the steady state
 
         def sample():
             peak["rss"] = max(peak["rss"], server.rss_kb())
+            now = {"server": core_ticks(SERVER_CPU), "load": core_ticks(LOAD_CPU)}
+            cores.setdefault("first", now)
+            cores["last"] = now
 
         fields = run_load(scenario.args, port, load_env, scenario.timeout, on_progress=sample)
         fields["cpu_s"] = server.cpu() - base_cpu
         fields["rss_mb"] = peak["rss"] / 1024
         bots = int(scenario.args[scenario.args.index("--bots") + 1])
         fields["kb_per_conn"] = max(0, peak["rss"] - base_rss) / bots
+        if "last" in cores:
+            # Which side was the limit: a load core below 100 % while the server's is at 100 % means
+            # the figures are the server's, not the load generator's.
+            fields["server_busy"] = busy_percent(cores["first"]["server"], cores["last"]["server"])
+            fields["load_busy"] = busy_percent(cores["first"]["load"], cores["last"]["load"])
         fields["rate"] = fields.get("result.received", 0) / duration_of(scenario.args)
         return fields
     finally:
@@ -220,7 +244,8 @@ def main():
                 print(f"  {scenario.name:<24} {name:<9} round {round_no + 1}: rate={fields['rate']:.0f}/s "
                       f"p99={fields.get('result.p99_ms', float('nan')):.2f}ms "
                       f"served_max={fields.get('served.max_ms', float('nan')):.0f}ms "
-                      f"errors={fields.get('result.errors', float('nan')):.0f} failed={fields.get('result.failed', 0):.0f}",
+                      f"errors={fields.get('result.errors', float('nan')):.0f} failed={fields.get('result.failed', 0):.0f} "
+                      f"cores={fields.get('server_busy', float('nan')):.0f}%/{fields.get('load_busy', float('nan')):.0f}%",
                       flush=True)
         for name in scenario.servers:
             r = runs[name]
@@ -230,6 +255,7 @@ def main():
                 "errors": median(r, "result.errors"), "failed": median(r, "result.failed"),
                 "served_max": median(r, "served.max_ms"), "cpu": median(r, "cpu_s"),
                 "rss_mb": median(r, "rss_mb"), "kb_per_conn": median(r, "kb_per_conn"),
+                "server_busy": median(r, "server_busy"), "load_busy": median(r, "load_busy"),
             })
     table = render(rows, started)
     print("\n" + table)
@@ -242,8 +268,9 @@ def render(rows, started):
     machine = f"{os.cpu_count()} cores, " + platform_line()
     lines = [f"Benchmark run {started} on {machine}; medians of {ROUNDS} rounds, server pinned to one core, load to the other.",
              "",
-             "| scenario | server | msgs/s | p50 ms | p99 ms | all served in ms | errors | refused | server CPU s | server MB | KB/conn | ours/asio |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| scenario | server | msgs/s | p50 ms | p99 ms | all served in ms | errors | refused | server CPU s | "
+             "server core % | load core % | server MB | KB/conn | ours/asio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     by_key = {(r["scenario"], r["server"]): r for r in rows}
     for r in rows:
         asio = by_key.get((r["scenario"], "asio"))
@@ -255,6 +282,7 @@ def render(rows, started):
                 ratio = f"{r['rate'] / asio['rate']:.2f}"
         lines.append(f"| {r['scenario']} | {r['server']} | {r['rate']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                      f"{r['served_max']:.0f} | {r['errors']:.0f} | {r['failed']:.0f} | {r['cpu']:.1f} | "
+                     f"{r['server_busy']:.0f} | {r['load_busy']:.0f} | "
                      f"{r['rss_mb']:.0f} | {r['kb_per_conn']:.1f} | {ratio} |")
     return "\n".join(lines) + "\n"
 

@@ -140,9 +140,14 @@ def test_stats_has_every_counter(server):
     line = conn.command("/stats", "STATS ")
     keys = [kv.split("=")[0] for kv in line.split()[1:]]
     assert keys == ["online", "peak", "accepted", "lines_in", "lines_out", "bytes_in", "bytes_out",
-                    "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s"]
+                    "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
+                    "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
+    # The I/O counters add up: every line came in through a receive, every welcome and reply went
+    # out through a send, and what completed at once is part of what was called.
+    assert stats["recv_calls"] >= 2 and stats["send_calls"] >= 2 and stats["dequeues"] >= 1
+    assert stats["recv_at_once"] <= stats["recv_calls"] and stats["send_at_once"] <= stats["send_calls"]
 
 
 def test_help_lists_every_command(server):
