@@ -23,6 +23,7 @@ namespace {
 
 constexpr DWORD kRecvBufferBytes = 4096;
 constexpr ULONG kCompletionBatch = 128;
+constexpr std::size_t kReadsPerTurn = 128;  // receives posted per loop turn (see read_deferred)
 constexpr std::uint64_t kProgressEveryMs = 1000;
 constexpr std::uint64_t kDrainMs = 5000;  // after the run, how long outstanding replies are awaited
 constexpr std::uint64_t kInterruptDrainMs = 1000;  // the same after Ctrl+C (a second one: none)
@@ -663,8 +664,7 @@ private:
     bool interrupted_ = false;
     std::uint64_t drain_until_ms_ = 0;  // set once every bot has finished acting, or on Ctrl+C
     std::string message_;  // scratch
-    std::vector<std::uint32_t> to_read_;  // bots whose next receive is posted at the end of the turn
-    std::vector<std::uint32_t> reading_;  // read_deferred's working copy of to_read_
+    SlotQueue to_read_;  // bots whose next receive waits for the end of a turn
 };
 
 int BotRun::run() {
@@ -676,7 +676,6 @@ int BotRun::run() {
     }
     active_bots_ = bot_count_;
     to_read_.reserve(bot_count_);
-    reading_.reserve(bot_count_);
     post_to_port_on_console_stop(net_.port, kStopKey);
 
     std::unique_ptr<OVERLAPPED_ENTRY[]> entries(new OVERLAPPED_ENTRY[kCompletionBatch]);
@@ -841,14 +840,15 @@ void BotRun::start_acting(Bot& bot) {
 void BotRun::read_later(Bot& bot) {
     if (!bot.in_read_list) {
         bot.in_read_list = true;
-        to_read_.push_back(bot.id);
+        to_read_.push(bot.id);
     }
 }
 
+// Oldest first and at most kReadsPerTurn, so a turn stays short and connects, timers and progress
+// lines keep their pace; a bot whose receive completes at once goes to the back of the queue.
 void BotRun::read_deferred() {
-    reading_.swap(to_read_);  // a receive that completes at once queues its bot for the next turn
-    for (const std::uint32_t id : reading_) {
-        Bot& bot = bots_[id];
+    for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
+        Bot& bot = bots_[to_read_.pop()];
         bot.in_read_list = false;
         if (bot.link.state != LinkState::Open || bot.link.recv_posted)
             continue;
@@ -859,7 +859,6 @@ void BotRun::read_deferred() {
         case Posted::DoneNow: on_recv_done(bot, bytes, 0); break;
         }
     }
-    reading_.clear();
 }
 
 void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {

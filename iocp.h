@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 // ---- The extended OVERLAPPED --------------------------------------------------------------------
 //
@@ -158,6 +159,26 @@ inline bool skip_completion_on_success(SOCKET socket) {
     return provider_allows_skip_on_success(socket) &&
            SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
 }
+
+// A first-in first-out queue of slot (or bot) numbers in a ring allocated once. A slot is queued
+// at most once at a time (its owner keeps a flag), so the ring never holds more than there are slots.
+class SlotQueue {
+public:
+    void reserve(std::size_t slots) { ring_.assign(slots, 0); }
+    bool empty() const { return count_ == 0; }
+    std::size_t size() const { return count_; }
+    void push(std::uint32_t slot) { ring_[(head_ + count_++) % ring_.size()] = slot; }
+    std::uint32_t pop() {
+        const std::uint32_t slot = ring_[head_];
+        head_ = (head_ + 1) % ring_.size();
+        --count_;
+        return slot;
+    }
+
+private:
+    std::vector<std::uint32_t> ring_;
+    std::size_t head_ = 0, count_ = 0;
+};
 
 // Parses "127.0.0.1" or "::1" with a port into `address`. False when the text is no address.
 inline bool parse_address(const char* text, int port, SOCKADDR_STORAGE& address, int& length) {

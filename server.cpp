@@ -38,6 +38,7 @@ constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 // client that stops reading behind that much kernel memory before the send limit ever sees it.
 constexpr int kSocketSendBufferBytes = 64 * 1024;
 constexpr int kStdoutBufferBytes = 64 * 1024;
+constexpr std::size_t kReadsPerTurn = 64;  // receives posted per loop turn (see read_deferred)
 
 // Completion keys. A client's key is its slot index; these two can never be one.
 constexpr ULONG_PTR kListenerKey = ~ULONG_PTR(0);
@@ -111,7 +112,7 @@ struct Client {
     bool recv_paused = false;      // echo mode: not reading until the echoes drain
     bool close_when_sent = false;  // graceful close once everything queued has gone out
     bool in_flush_list = false;
-    bool in_read_list = false;
+    bool in_read_list = false;     // queued in to_read_ (kept across reuse: the entry is the slot's)
     bool skip_completion_on_success = false;  // operations that complete at once queue nothing
     std::string drop_reason;       // non-empty: an abortive close is scheduled
 
@@ -214,8 +215,7 @@ private:
     std::vector<std::uint32_t> online_;      // slots of joined clients, in no particular order
     std::vector<std::uint32_t> to_flush_;    // clients with queued bytes and no send in flight
     std::vector<std::uint32_t> to_drop_;     // clients whose abortive close is scheduled
-    std::vector<std::uint32_t> to_read_;     // clients whose next receive is posted at the end of the turn
-    std::vector<std::uint32_t> reading_;     // read_deferred's working copy of to_read_
+    SlotQueue to_read_;                      // clients whose next receive waits for the end of a turn
     bool skip_on_success_ = false;           // the socket provider allows skipping completions
     std::unordered_map<std::string, std::uint32_t> nicks_;  // lower-cased nick -> slot
     int board_[proto::kBoardSize][proto::kBoardSize] = {};  // pieces on each square
@@ -274,7 +274,6 @@ bool Server::start() {
     online_.reserve(static_cast<std::size_t>(options_.max_clients));
     to_flush_.reserve(static_cast<std::size_t>(options_.max_clients));
     to_read_.reserve(static_cast<std::size_t>(options_.max_clients));
-    reading_.reserve(static_cast<std::size_t>(options_.max_clients));
     accepts_ = std::make_unique<AcceptSlot[]>(static_cast<std::size_t>(options_.accepts));
 
     if (!listen_on_port())
@@ -482,13 +481,13 @@ void Server::join(Client& client) {
 void Server::read_later(Client& client) {
     if (!client.in_read_list) {
         client.in_read_list = true;
-        to_read_.push_back(slot_of(client));
+        to_read_.push(slot_of(client));
     }
 }
 
 // Posts the client's one receive. In skip-on-success mode a receive that completes at once queues
-// no completion: it is handled right here, exactly once, and the next one waits for the next turn,
-// so one flooding client cannot starve the rest.
+// no completion: it is handled right here, exactly once, and the client goes to the back of the
+// read queue, so one flooding client cannot starve the rest.
 void Server::post_recv(Client& client) {
     client.recv_io = IoContext{};
     client.recv_io.op = OP_RECV;
@@ -516,16 +515,17 @@ void Server::post_recv(Client& client) {
         read_later(client);
 }
 
+// Oldest first, and at most kReadsPerTurn of them: a turn stays short however many clients are
+// busy, so accepts and other completions are taken often. A client whose receive completes at once
+// goes to the back of the queue.
 void Server::read_deferred() {
-    reading_.swap(to_read_);  // post_recv may add clients to `to_read_`: they wait for the next turn
-    for (const std::uint32_t slot : reading_) {
-        Client& client = clients_[slot];
-        client.in_read_list = false;
+    for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
+        Client& client = clients_[to_read_.pop()];
+        client.in_read_list = false;  // a stale entry (the slot was closed meanwhile) ends here
         if (client.state == SlotState::Open && client.drop_reason.empty() && !client.recv_posted &&
             !client.recv_paused && !client.close_when_sent)
             post_recv(client);
     }
-    reading_.clear();
 }
 
 // Returns true when the client should be read from again.
@@ -939,7 +939,6 @@ void Server::release_slot(Client& client) {
     client.state = SlotState::Free;
     client.recv_posted = client.send_posted = client.recv_paused = false;
     client.close_when_sent = false;
-    client.in_read_list = false;
     client.drop_reason.clear();
     client.framer = proto::LineFramer{};
     client.next_free = free_head_;
