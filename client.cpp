@@ -764,10 +764,11 @@ void BotRun::dispatch(const OVERLAPPED_ENTRY& entry) {
     }
 }
 
-// True while an open connection still awaits a reply (checked only once the bots are done).
+// True while an open connection still awaits a reply or its welcome (checked only once the bots
+// are done): a bot that reconnected just before its time was up is owed a welcome, not faulted.
 bool BotRun::awaiting_replies() const {
     for (std::uint32_t i = 0; i < bot_count_; ++i)
-        if (bots_[i].link.state == LinkState::Open && bots_[i].awaited_count > 0)
+        if (bots_[i].link.state == LinkState::Open && (bots_[i].awaited_count > 0 || !bots_[i].welcomed))
             return true;
     return false;
 }
@@ -940,7 +941,8 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
         const std::string_view nick = line.substr(prefix.size(), comma - prefix.size());
         std::snprintf(bot.nick, sizeof bot.nick, "%.*s", static_cast<int>(nick.size()), nick.data());
         bot.welcomed = true;
-        start_acting(bot);
+        if (!bot.finished)
+            start_acting(bot);
         return;
     }
     const std::string_view nick = bot.nick;
@@ -1045,9 +1047,7 @@ void BotRun::on_timer(Bot& bot) {
     if (bot.link.state != LinkState::Open || bot.finished)
         return;
     if (now >= bot.act_until_ms) {
-        if (!bot.welcomed)
-            error(kNoWelcome);
-        finish(bot);
+        finish(bot);  // a welcome still on its way is awaited like a reply (see awaiting_replies)
         return;
     }
     if (!bot.welcomed || echo_closed_loop(bot) || now < bot.next_action_ms)
@@ -1159,6 +1159,8 @@ int BotRun::report_result() {
         Bot& bot = bots_[i];
         if (bot.link.state == LinkState::Open && bot.awaited_count > 0)
             totals_.errors[kRepliesMissing] += bot.awaited_count;
+        if (bot.link.state == LinkState::Open && !bot.welcomed)
+            error(kNoWelcome);
         close_link(bot.link);
     }
     const unsigned long long errors = totals_.error_total();
