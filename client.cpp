@@ -167,7 +167,6 @@ struct Link {
     SOCKET socket = INVALID_SOCKET;
     LinkState state = LinkState::Idle;
     int pending_io = 0;
-    bool recv_posted = false;
     bool send_posted = false;
     bool skip_completion_on_success = false;  // bots: operations that complete at once queue nothing
     bool shutdown_after_send = false;  // half-close once the queue is empty (end of input)
@@ -183,6 +182,7 @@ struct Network {
     LPFN_CONNECTEX connect_ex = nullptr;
     SOCKADDR_STORAGE server{};
     int server_length = 0;
+    bool skip_on_success = false;  // the socket provider allows skipping completions
 };
 
 // Resolves HOST and loads ConnectEx. False (with the reason printed) when it cannot.
@@ -213,6 +213,7 @@ bool open_network(const Options& options, Network& net) {
         return false;
     }
     const bool loaded = load_extension(probe, WSAID_CONNECTEX, net.connect_ex);
+    net.skip_on_success = provider_allows_skip_on_success(probe);
     closesocket(probe);
     return loaded;
 }
@@ -262,26 +263,24 @@ void on_connected(Link& link) {
 enum class Posted { Pending, Failed, DoneNow };
 
 // Posts the link's one receive. DoneNow (skip-on-success links only): it completed at once with
-// `bytes` and queued no completion, so the caller handles it now.
-Posted post_recv(Link& link, DWORD& bytes) {
+// `*bytes_now` bytes and queued no completion, so the caller handles it now.
+Posted post_recv(Link& link, DWORD* bytes_now = nullptr) {
     link.recv_io = IoContext{};
     link.recv_io.op = OP_RECV;
     WSABUF buffer{kRecvBufferBytes, link.recv_buffer};
-    DWORD flags = 0;
-    bytes = 0;
+    DWORD flags = 0, bytes = 0;
     ++link.pending_io;
-    link.recv_posted = true;
     if (WSARecv(link.socket, &buffer, 1, &bytes, &flags, &link.recv_io.overlapped, nullptr) == SOCKET_ERROR) {
         if (WSAGetLastError() == WSA_IO_PENDING)
             return Posted::Pending;
         --link.pending_io;  // an immediate failure queues no completion
-        link.recv_posted = false;
         return Posted::Failed;
     }
     if (!link.skip_completion_on_success)
         return Posted::Pending;  // an immediate success still queues its completion
     --link.pending_io;
-    link.recv_posted = false;
+    if (bytes_now)
+        *bytes_now = bytes;
     return Posted::DoneNow;
 }
 
@@ -469,7 +468,6 @@ int run_interactive(const Options& options) {
     }
     QuitDetector quit;
     bool leaving = false;  // /quit sent or input ended: the server's close is what we wait for
-    DWORD bytes_now = 0;   // unused: this link does not skip completions, its receives come through the port
     OVERLAPPED_ENTRY entries[kCompletionBatch];
     for (;;) {
         ULONG count = 0;
@@ -511,7 +509,7 @@ int run_interactive(const Options& options) {
                     return kExitCannotConnect;
                 }
                 on_connected(*link);
-                if (post_recv(*link, bytes_now) == Posted::Failed)
+                if (post_recv(*link) == Posted::Failed)
                     return on_server_closed(leaving, static_cast<DWORD>(WSAGetLastError()));
                 // Input is read only once there is somewhere to send it.
                 const HANDLE reader = CreateThread(nullptr, 0, read_input, net.port, 0, nullptr);
@@ -522,7 +520,6 @@ int run_interactive(const Options& options) {
                 break;
             }
             case OP_RECV:
-                link->recv_posted = false;
                 if (io_error != 0 || entry.dwNumberOfBytesTransferred == 0)
                     return on_server_closed(leaving, io_error);
                 link->reader.feed(link->recv_buffer, entry.dwNumberOfBytesTransferred, [](std::string_view line) {
@@ -530,7 +527,7 @@ int run_interactive(const Options& options) {
                     std::fputc('\n', stdout);
                 });
                 std::fflush(stdout);
-                if (post_recv(*link, bytes_now) == Posted::Failed)
+                if (post_recv(*link) == Posted::Failed)
                     return on_server_closed(leaving, static_cast<DWORD>(WSAGetLastError()));
                 break;
             case OP_SEND:
@@ -582,7 +579,6 @@ struct Bot {
     char nick[proto::kMaxNickBytes + 1] = {};
     bool welcomed = false;
     bool served = false;            // the server has answered it once
-    bool in_read_list = false;
     bool finished = false;          // acted for its whole duration
     std::uint64_t connect_started_us = 0;
     std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
@@ -623,7 +619,6 @@ private:
     bool begin_connect(Bot& bot);
     void on_connect_done(Bot& bot, DWORD error);
     void connect_failed(Bot& bot, DWORD error);
-    void read_later(Bot& bot);
     void read_deferred();
     void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
     void on_line(Bot& bot, std::string_view line);
@@ -664,7 +659,10 @@ private:
     bool interrupted_ = false;
     std::uint64_t drain_until_ms_ = 0;  // set once every bot has finished acting, or on Ctrl+C
     std::string message_;  // scratch
-    SlotQueue to_read_;  // bots whose next receive waits for the end of a turn
+    // Bots whose next receive waits for the end of a turn. As in the server, it is posted after the
+    // bot's own sends have gone out, so it often completes at once instead of waiting in the kernel
+    // (under Wine, three wineserver round trips fewer): the load generator stays ahead of the server.
+    SlotQueue to_read_;
 };
 
 int BotRun::run() {
@@ -804,14 +802,14 @@ void BotRun::on_connect_done(Bot& bot, DWORD failure) {
         return;
     }
     on_connected(bot.link);
-    bot.link.skip_completion_on_success = skip_completion_on_success(bot.link.socket);
+    bot.link.skip_completion_on_success = net_.skip_on_success && skip_completion_port_on_success(bot.link.socket);
     if (bot.act_until_ms == 0) {  // its first connection; later ones are reconnects
         ++totals_.connected;
         bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
     }
     if (options_.reconnect_s > 0)
         bot.session_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.reconnect_s) * 1000;
-    read_later(bot);
+    to_read_.push(bot.id);
     // The end of its time is a deadline too: a chat bot whose welcome never comes (a server that
     // is not a chat server, or one that hangs) is finished then, not waited for for ever.
     schedule(bot, bot.act_until_ms);
@@ -835,26 +833,15 @@ void BotRun::start_acting(Bot& bot) {
     schedule(bot, bot.next_action_ms);
 }
 
-// As in the server: the next receive is posted at the end of the loop turn, after the bot's own
-// sends have gone out, so it often completes at once instead of waiting in the kernel (under Wine,
-// three wineserver round trips fewer). That keeps the load generator ahead of the server it drives.
-void BotRun::read_later(Bot& bot) {
-    if (!bot.in_read_list) {
-        bot.in_read_list = true;
-        to_read_.push(bot.id);
-    }
-}
-
 // Oldest first and at most kReadsPerTurn, so a turn stays short and connects, timers and progress
 // lines keep their pace; a bot whose receive completes at once goes to the back of the queue.
 void BotRun::read_deferred() {
     for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
         Bot& bot = bots_[to_read_.pop()];
-        bot.in_read_list = false;
-        if (bot.link.state != LinkState::Open || bot.link.recv_posted)
-            continue;
+        if (bot.link.state != LinkState::Open)
+            continue;  // closed since it was queued; its next connect queues it again
         DWORD bytes = 0;
-        switch (post_recv(bot.link, bytes)) {
+        switch (post_recv(bot.link, &bytes)) {
         case Posted::Pending: break;
         case Posted::Failed: lose(bot, kConnectionLost); break;
         case Posted::DoneNow: on_recv_done(bot, bytes, 0); break;
@@ -863,7 +850,6 @@ void BotRun::read_deferred() {
 }
 
 void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
-    bot.link.recv_posted = false;
     if (failure != 0 || bytes == 0) {
         lose(bot, kConnectionLost);
         return;
@@ -875,7 +861,7 @@ void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
         lose(bot, kConnectionLost);
         return;
     }
-    read_later(bot);
+    to_read_.push(bot.id);
 }
 
 // Parses exactly "B.S.T" (bot, sequence, send time in microseconds): nothing before or after.
@@ -1116,7 +1102,6 @@ void BotRun::start_session(Bot& bot) {
     bot.link.queued.clear();
     bot.link.sending.clear();
     bot.link.sent = 0;
-    bot.link.recv_posted = false;
     bot.link.send_posted = false;
     bot.link.skip_completion_on_success = false;
     bot.link.shutdown_after_send = false;

@@ -154,29 +154,41 @@ inline bool provider_allows_skip_on_success(SOCKET socket) {
 }
 
 // From now on an operation on `socket` that completes at once queues no completion packet: the
-// caller handles it where it was posted, exactly once. False when the provider does not allow it.
-inline bool skip_completion_on_success(SOCKET socket) {
-    return provider_allows_skip_on_success(socket) &&
-           SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+// caller handles it where it was posted, exactly once. Only where provider_allows_skip_on_success.
+inline bool skip_completion_port_on_success(SOCKET socket) {
+    return SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket),
+                                              FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) != FALSE;
 }
 
-// A first-in first-out queue of slot (or bot) numbers in a ring allocated once. A slot is queued
-// at most once at a time (its owner keeps a flag), so the ring never holds more than there are slots.
+// A first-in first-out queue of slot (or bot) numbers, allocated once. A slot is in it at most
+// once: pushing one that is already queued does nothing, so the ring never holds more than there
+// are slots. The entry belongs to the slot number, not to its occupant: whoever pops it checks
+// that the slot is still worth the work.
 class SlotQueue {
 public:
-    void reserve(std::size_t slots) { ring_.assign(slots, 0); }
+    void reserve(std::size_t slots) {
+        ring_.assign(slots, 0);
+        queued_.assign(slots, false);
+    }
     bool empty() const { return count_ == 0; }
     std::size_t size() const { return count_; }
-    void push(std::uint32_t slot) { ring_[(head_ + count_++) % ring_.size()] = slot; }
+    void push(std::uint32_t slot) {
+        if (queued_[slot])
+            return;
+        queued_[slot] = true;
+        ring_[(head_ + count_++) % ring_.size()] = slot;
+    }
     std::uint32_t pop() {
         const std::uint32_t slot = ring_[head_];
         head_ = (head_ + 1) % ring_.size();
         --count_;
+        queued_[slot] = false;
         return slot;
     }
 
 private:
     std::vector<std::uint32_t> ring_;
+    std::vector<bool> queued_;
     std::size_t head_ = 0, count_ = 0;
 };
 

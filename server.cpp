@@ -112,7 +112,6 @@ struct Client {
     bool recv_paused = false;      // echo mode: not reading until the echoes drain
     bool close_when_sent = false;  // graceful close once everything queued has gone out
     bool in_flush_list = false;
-    bool in_read_list = false;     // queued in to_read_ (kept across reuse: the entry is the slot's)
     bool skip_completion_on_success = false;  // operations that complete at once queue nothing
     std::string drop_reason;       // non-empty: an abortive close is scheduled
 
@@ -409,9 +408,7 @@ void Server::admit(SOCKET socket, const std::string& peer) {
     client.state = SlotState::Open;
     client.socket = socket;
     std::snprintf(client.peer, sizeof client.peer, "%s", peer.c_str());
-    client.skip_completion_on_success =
-        skip_on_success_ && SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket),
-                                                               FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+    client.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
     set_no_delay(socket);
     setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
@@ -478,12 +475,7 @@ void Server::join(Client& client) {
 // peer has often answered by then, so the receive completes at once instead of waiting in the
 // kernel; under Wine a receive that has to wait costs three more wineserver round trips (the
 // wake-up, the read, the completion) than one that completes at once.
-void Server::read_later(Client& client) {
-    if (!client.in_read_list) {
-        client.in_read_list = true;
-        to_read_.push(slot_of(client));
-    }
-}
+void Server::read_later(Client& client) { to_read_.push(slot_of(client)); }
 
 // Posts the client's one receive. In skip-on-success mode a receive that completes at once queues
 // no completion: it is handled right here, exactly once, and the client goes to the back of the
@@ -520,8 +512,7 @@ void Server::post_recv(Client& client) {
 // goes to the back of the queue.
 void Server::read_deferred() {
     for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
-        Client& client = clients_[to_read_.pop()];
-        client.in_read_list = false;  // a stale entry (the slot was closed meanwhile) ends here
+        Client& client = clients_[to_read_.pop()];  // its occupant may have changed meanwhile
         if (client.state == SlotState::Open && client.drop_reason.empty() && !client.recv_posted &&
             !client.recv_paused && !client.close_when_sent)
             post_recv(client);

@@ -87,14 +87,16 @@ def cpu_seconds(pid):
         return 0.0
 
 
-def core_ticks(core):
-    """(busy, total) clock ticks of one core so far, from /proc/stat."""
+def core_ticks():
+    """{"0": (busy, total), ...}: clock ticks of every core so far, from one read of /proc/stat."""
+    ticks = {}
     with open("/proc/stat") as f:
         for line in f:
-            if line.startswith(f"cpu{core} "):
-                ticks = [int(x) for x in line.split()[1:]]
-                return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
-    return 0, 0
+            name, *fields = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                values = [int(x) for x in fields]
+                ticks[name[3:]] = (sum(values) - values[3] - values[4], sum(values))  # idle, iowait
+    return ticks
 
 
 def busy_percent(first, last):
@@ -199,7 +201,8 @@ def measure(scenario, server_name, load_env):
 
         def sample():
             peak["rss"] = max(peak["rss"], server.rss_kb())
-            now = {"server": core_ticks(SERVER_CPU), "load": core_ticks(LOAD_CPU)}
+            ticks = core_ticks()
+            now = {"server": ticks.get(SERVER_CPU, (0, 0)), "load": ticks.get(LOAD_CPU, (0, 0))}
             cores.setdefault("first", now)
             cores["last"] = now
 
