@@ -14,7 +14,6 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-WINE_RUN := $(CURDIR)/$(BUILD)/wine/run
 SOURCES  := server.cpp client.cpp protocol.h iocp.h
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
@@ -43,13 +42,11 @@ $(BUILD)/protocol-native.ok: protocol.h | deps
 	echo '#include "protocol.h"' | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only -
 	@touch $@
 
-# The server in the foreground, in a Wine prefix of its own (made once, then reused). wine is
-# exec'd, not piped, so Ctrl+C reaches it and Wine hands it to the server as CTRL_C_EVENT.
-# mscoree/mshtml are disabled while the prefix is made, or wineboot offers to fetch Mono/Gecko.
+# The server in the foreground, in the Wine prefix build/wine/run (made once, then reused) with a
+# wineserver of its own that stops after the server (tests/harness.py). Ctrl+C reaches the
+# server, and Wine hands it to the server as CTRL_C_EVENT.
 run: all
-	@[ -f $(WINE_RUN)/system.reg ] || { echo "make run: creating the Wine prefix $(WINE_RUN)"; \
-		mkdir -p $(WINE_RUN) && WINEPREFIX=$(WINE_RUN) WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >/dev/null 2>&1; }
-	exec env WINEPREFIX=$(WINE_RUN) wine $(BUILD)/server.exe --port $(PORT) $(ARGS)
+	@$(PYTHON) -m tests.harness run --port $(PORT) $(ARGS)
 
 # Everything, one step after the other even under -j (the pytest suites measure timing, and the
 # fuzzer would steal their CPU); pytest's closing line is the last thing printed on success.
@@ -116,7 +113,7 @@ pytest: all
 # The long soak: mixed bots with reconnect churn, then the leak checks (make test runs 60 s of it).
 SOAK_SECONDS ?= 600
 soak: all
-	$(PYTHON) tests/soak/soak.py $(SOAK_SECONDS)
+	$(PYTHON) -m tests.soak.soak $(SOAK_SECONDS)
 
 # The benchmark peers, built here only: the lecture skeleton, and an echo server on standalone Asio
 # (Debian's header-only libasio-dev, reached through a folder of links to its headers alone, not
@@ -139,7 +136,7 @@ $(BUILD)/asio_echo.exe: bench/peers/asio_echo.cpp | deps
 # and bench/results.png. BENCH_ROUNDS=3 and BENCH_ONLY=<part of a scenario name> narrow a run.
 bench: all peers
 	@tools/deps.sh bench
-	$(PYTHON) bench/run.py
+	$(PYTHON) -m bench.run
 
 # Everything generated lives in build/ (binaries, shims, Wine prefixes, logs).
 clean:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make bench: server.exe --echo side by side with a single-threaded Asio echo server and the
+"""make bench (python3 -m bench.run): server.exe --echo side by side with a single-threaded Asio echo server and the
 lecture's skeleton, under the same Wine, with client.exe as the load.
 
 Each server and its own freshly started wineserver are pinned to core 0, the load (client.exe and
@@ -10,15 +10,13 @@ table reports medians. Figures go to stdout, bench/results.md and bench/results.
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+from tests.harness import BUILD, ROOT, Wine, free_port
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ONLY = os.environ.get("BENCH_ONLY", "")  # a substring of scenario names, to run a subset
 SERVER_CPU, LOAD_CPU = "0", "1"
@@ -62,22 +60,6 @@ SCENARIOS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def prefix_env(name):
-    prefix = os.path.join(BUILD, "wine", "bench-" + name)
-    env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=prefix)
-    if not os.path.exists(os.path.join(prefix, "system.reg")):
-        os.makedirs(prefix, exist_ok=True)
-        subprocess.run(["wineboot", "-i"], env=dict(env, WINEDLLOVERRIDES="mscoree,mshtml="),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
-    return env
-
-
 def cpu_seconds(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -113,45 +95,34 @@ def rss_kb(pid):
 
 
 class PinnedServer:
-    """A server .exe and a wineserver of its own, both on SERVER_CPU."""
+    """A server .exe and a fresh wineserver of its own, both on SERVER_CPU."""
 
-    def __init__(self, command, env):
-        self.env = env
-        subprocess.run(["wineserver", "-k"], env=env, stderr=subprocess.DEVNULL, timeout=60)
-        self.wineserver = subprocess.Popen(["taskset", "-c", SERVER_CPU, "wineserver", "-f", "-p"], env=env)
-        time.sleep(0.5)
+    def __init__(self, command, wine):
+        self.wine = wine.start()
         self.port = int(command[-1])
-        exe = os.path.join(BUILD, command[0])
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "wine", exe] + command[1:], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        line = self.proc.stdout.readline().decode()
-        if "listening" not in line:
-            raise RuntimeError(f"{command[0]} did not start: {line!r}")
+        self.process = wine.spawn(command[0], command[1:])
+        self.process.wait_for_line(lambda l: "listening" in l, timeout=60)
 
     def cpu(self):
-        return cpu_seconds(self.proc.pid) + cpu_seconds(self.wineserver.pid)
+        return cpu_seconds(self.process.proc.pid) + cpu_seconds(self.wine.server.pid)
 
     def rss_kb(self):
-        return rss_kb(self.proc.pid)
+        return rss_kb(self.process.proc.pid)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        subprocess.run(["wineserver", "-k"], env=self.env, timeout=60)
-        try:
-            self.wineserver.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.wineserver.kill()
+        self.process.stop()
+        died = self.wine.dead_report()
+        leftovers = self.wine.stop()
+        if died:
+            print("  " + died, file=sys.stderr, flush=True)
+        elif leftovers:
+            print(f"  {leftovers} processes were still running in {self.wine.prefix}", file=sys.stderr, flush=True)
 
 
-def run_load(args, port, env, timeout, on_progress=None):
+def run_load(args, port, wine, timeout, on_progress=None):
     """client.exe pinned to LOAD_CPU; returns the RESULT and SERVED fields."""
-    command = ["taskset", "-c", LOAD_CPU, "wine", os.path.join(BUILD, "client.exe")] + args + ["127.0.0.1", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = wine.command("client.exe", args + ["127.0.0.1", str(port)])
+    proc = subprocess.Popen(command, env=wine.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = []
     deadline = time.monotonic() + timeout
     for raw in proc.stdout:
@@ -188,12 +159,12 @@ def warm_up_args(args):
     return warm
 
 
-def measure(scenario, server_name, load_env):
+def measure(scenario, server_name, load_wine):
     port = free_port()
     command = (scenario.server_cmd or SERVERS[server_name])(port)
-    server = PinnedServer(command, prefix_env("server"))
+    server = PinnedServer(command, Wine("bench-server", cpu=SERVER_CPU))
     try:
-        run_load(warm_up_args(scenario.args), port, load_env, 60)
+        run_load(warm_up_args(scenario.args), port, load_wine, 60)
         time.sleep(0.5)
         base_rss, base_cpu = server.rss_kb(), server.cpu()
         peak = {"rss": base_rss}
@@ -206,7 +177,7 @@ def measure(scenario, server_name, load_env):
             cores.setdefault("first", now)
             cores["last"] = now
 
-        fields = run_load(scenario.args, port, load_env, scenario.timeout, on_progress=sample)
+        fields = run_load(scenario.args, port, load_wine, scenario.timeout, on_progress=sample)
         fields["cpu_s"] = server.cpu() - base_cpu
         fields["rss_mb"] = peak["rss"] / 1024
         bots = int(scenario.args[scenario.args.index("--bots") + 1])
@@ -233,8 +204,20 @@ def main():
             sys.exit(f"build/{exe} is missing: run `make bench`")
     if not shutil.which("taskset"):
         sys.exit("taskset is missing (Debian package util-linux)")
-    load_env = prefix_env("load")
     started = time.strftime("%Y-%m-%d %H:%M")
+    load_wine = Wine("bench-load", cpu=LOAD_CPU).start()
+    try:
+        rows = run_all(load_wine)
+    finally:
+        load_wine.stop()
+    table = render(rows, started)
+    print("\n" + table)
+    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
+        f.write(table)
+    chart(rows)
+
+
+def run_all(load_wine):
     rows = []
     for scenario in SCENARIOS:
         if ONLY and ONLY not in scenario.name:
@@ -242,7 +225,7 @@ def main():
         runs = {name: [] for name in scenario.servers}
         for round_no in range(ROUNDS):
             for name in scenario.servers:  # alternating servers, round after round
-                fields = measure(scenario, name, load_env)
+                fields = measure(scenario, name, load_wine)
                 runs[name].append(fields)
                 print(f"  {scenario.name:<24} {name:<9} round {round_no + 1}: rate={fields['rate']:.0f}/s "
                       f"p99={fields.get('result.p99_ms', float('nan')):.2f}ms "
@@ -260,11 +243,7 @@ def main():
                 "rss_mb": median(r, "rss_mb"), "kb_per_conn": median(r, "kb_per_conn"),
                 "server_busy": median(r, "server_busy"), "load_busy": median(r, "load_busy"),
             })
-    table = render(rows, started)
-    print("\n" + table)
-    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
-        f.write(table)
-    chart(rows)
+    return rows
 
 
 def render(rows, started):

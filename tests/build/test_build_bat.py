@@ -6,17 +6,16 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.harness import ROOT
+
 SOURCES = ["build.bat", "server.cpp", "client.cpp", "protocol.h", "iocp.h"]
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="on Windows, run build.bat itself")
 
 
-@pytest.fixture(scope="module")
-def prefix():
-    path = os.path.join(ROOT, "build", "wine", "buildbat")
-    yield path
-    subprocess.run(["wineserver", "-k"], env=dict(os.environ, WINEPREFIX=path), timeout=60)
+@pytest.fixture
+def prefix(wine):
+    return wine.prefix
 
 
 @pytest.fixture

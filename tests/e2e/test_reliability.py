@@ -1,16 +1,15 @@
 """Hostile and broken clients. After each case the same invariants hold: the server is alive, a
 fresh client is welcomed and answered, `online` is back where it was, and `sockets=` in /stats
 is back to its baseline (every slot free, nothing leaked)."""
-import os
 import random
 import socket
-import struct
 import threading
 import time
 
 import pytest
 
-from test_server_core import BASE_SOCKETS, Reader
+from tests.harness import Conn, Reader
+from test_server_core import BASE_SOCKETS
 
 IAC, SB = 255, 250
 
@@ -171,21 +170,16 @@ def test_half_closed_client_still_gets_its_replies(server):
     assert_healthy(server)
 
 
-def test_killed_server_restarts_on_the_same_port_at_once(start_server, exe_env):
-    import conftest
+def test_killed_server_restarts_on_the_same_port_at_once(start_server):
     server = start_server()
     conns = [server.connect() for _ in range(20)]
     for conn in conns:
         conn.read_line()
         conn.send_line("/ping before the crash")
     server.kill()
-    again = conftest.Process("server.exe", ["--port", str(server.port), "--bind", "127.0.0.1"], exe_env)
-    try:
-        again.wait_for_line(lambda l: l.startswith("listening on"), timeout=60)
-        with conftest.Conn(server.port) as conn:
-            assert conn.read_line().startswith("* welcome")
-    finally:
-        again.kill()
+    again = start_server(port=server.port)
+    with Conn(again.port) as conn:
+        assert conn.read_line().startswith("* welcome")
 
 
 def test_ctrl_c_in_the_middle_of_a_flood(server):
@@ -224,10 +218,9 @@ def test_ctrl_c_in_the_middle_of_a_flood(server):
     assert " sockets=0 " in server.wait_for_line(lambda l: l.startswith("stopped:"))
 
 
-def test_a_bot_run_killed_in_the_middle_leaves_nothing_behind(server, exe_env):
-    import conftest
-    bots = conftest.Process("client.exe", ["--bots", "100", "--duration", "30", "--rate", "5",
-                                           "--mix", "ping,move,chat", "127.0.0.1", str(server.port)], exe_env)
+def test_a_bot_run_killed_in_the_middle_leaves_nothing_behind(server, spawn):
+    bots = spawn("client.exe", ["--bots", "100", "--duration", "30", "--rate", "5",
+                                "--mix", "ping,move,chat", "127.0.0.1", str(server.port)])
     bots.wait_for_line(lambda l: l.startswith("t=3s"))
     bots.kill()  # every one of its connections vanishes at once, mid-conversation
     assert_healthy(server)

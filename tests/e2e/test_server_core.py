@@ -3,14 +3,12 @@ errors, send queues and slow consumers, shutdown, options and errors, echo mode,
 import os
 import random
 import socket
-import struct
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import Conn, exe_command
+from tests.harness import Reader
 
 BASE_SOCKETS = 1 + 64  # the listener and the default pool of posted accepts
 
@@ -134,25 +132,6 @@ def test_disconnects_are_logged_with_peer_and_reason(server):
     assert "peer=127.0.0.1:" in connect
 
 
-class Reader(threading.Thread):
-    """Reads a connection's lines in the background until it closes or a line matches stop."""
-
-    def __init__(self, conn, stop=lambda line: False):
-        super().__init__(daemon=True)
-        self.conn, self.stop, self.lines, self.error = conn, stop, [], None
-        self.start()
-
-    def run(self):
-        try:
-            while True:
-                line = self.conn.read_line()
-                self.lines.append(line)
-                if self.stop(line):
-                    return
-        except (EOFError, OSError) as e:
-            self.error = e
-
-
 def test_slow_consumer_is_dropped_and_everyone_else_gets_every_line(server):
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and it never reads
@@ -209,13 +188,13 @@ def test_shutdown_with_idle_echo_clients_exits_zero(start_server):
     assert server.wait() == 0
 
 
-def run_exe(exe_env, *args, timeout=60):
-    return subprocess.run(exe_command("server.exe", list(args)), env=exe_env, capture_output=True,
+def run_exe(wine, *args, timeout=60):
+    return wine.run("server.exe", list(args), capture_output=True,
                           timeout=timeout, text=True)
 
 
-def test_help_prints_usage(exe_env):
-    result = run_exe(exe_env, "--help")
+def test_help_prints_usage(wine):
+    result = run_exe(wine, "--help")
     assert result.returncode == 0
     assert "usage: server.exe" in result.stdout and "--send-limit" in result.stdout
 
@@ -226,14 +205,14 @@ def test_help_prints_usage(exe_env):
     (["--accepts"], "--accepts needs a value"),
     (["--bind", "not-an-address"], "not an IPv4 or IPv6 address"),
 ])
-def test_bad_options_are_refused_clearly(exe_env, args, message):
-    result = run_exe(exe_env, *args)
+def test_bad_options_are_refused_clearly(wine, args, message):
+    result = run_exe(wine, *args)
     assert result.returncode != 0
     assert message in result.stderr
 
 
-def test_port_in_use_is_a_clear_startup_error(server, exe_env):
-    result = run_exe(exe_env, "--port", str(server.port), "--bind", "127.0.0.1")
+def test_port_in_use_is_a_clear_startup_error(server, wine):
+    result = run_exe(wine, "--port", str(server.port), "--bind", "127.0.0.1")
     assert result.returncode != 0
     assert "cannot listen on 127.0.0.1 port %d: bind failed: 10048" % server.port in result.stderr
 

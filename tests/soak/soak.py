@@ -2,21 +2,17 @@
 """Soak: client.exe bots with mixed ping/move/chat traffic and reconnect churn against one
 server.exe for a long time, then the leak checks.
 
-    soak.py [SECONDS]        (make soak: 600; make test runs a 60-second one)
+    python3 -m tests.soak.soak [SECONDS]     (make soak: 600; make test runs a 60-second one)
 
 Passes when client.exe saw no error (nothing lost, duplicated or reordered; every bot connected),
 and afterwards the server is back to its baseline: online=1 (the probe), sockets= as before the
 run, and mem_kb= within MEMORY_SLACK of the baseline taken after a warm-up run of the same load.
 """
-import os
 import re
-import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-import conftest  # noqa: E402  (the e2e fixtures: Server, exe_command, ensure_prefix)
+from tests.harness import Wine
 
 BOTS = 200
 RATE = 2
@@ -25,11 +21,10 @@ WARM_UP_S = 10
 MEMORY_SLACK = 1.10  # mem_kb may end at most 10 % above the warmed-up baseline
 
 
-def bot_run(env, port, seconds):
+def bot_run(wine, port, seconds):
     args = ["--bots", str(BOTS), "--rate", str(RATE), "--reconnect", str(RECONNECT_S), "--ramp", "200",
             "--mix", "ping,move,chat", "--duration", str(seconds), "127.0.0.1", str(port)]
-    proc = subprocess.run(conftest.exe_command("client.exe", args), env=env, capture_output=True,
-                          timeout=seconds + 120)
+    proc = wine.run("client.exe", args, capture_output=True, timeout=seconds + 120)
     output = proc.stdout.decode(errors="replace")
     match = re.search(r"^RESULT (.*)$", output, re.M)
     result = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())} if match else {}
@@ -48,12 +43,12 @@ def settled_stats(server, baseline_sockets, timeout=30):
         time.sleep(0.5)
 
 
-def run_soak(seconds, env):
+def run_soak(seconds, wine):
     """Returns (ok, report lines)."""
-    server = conftest.Server(["--quiet"], env)
+    server = wine.start_server(["--quiet"])
     report = []
     try:
-        code, warm, _ = bot_run(env, server.port, WARM_UP_S)
+        code, warm, _ = bot_run(wine, server.port, WARM_UP_S)
         if code != 0:
             return False, [f"warm-up failed: {warm}"]
         with server.connect() as probe:
@@ -62,7 +57,7 @@ def run_soak(seconds, env):
             baseline = probe.stats()
         report.append("baseline  sockets=%d mem_kb=%d (probe connected)" % (baseline["sockets"], baseline["mem_kb"]))
         started = time.monotonic()
-        code, result, output = bot_run(env, server.port, seconds)
+        code, result, output = bot_run(wine, server.port, seconds)
         report.append("soak      %d s, %d bots, %d/s each, reconnect every %d s: exit %d" %
                       (time.monotonic() - started, BOTS, RATE, RECONNECT_S, code))
         report.append("RESULT    " + " ".join(f"{k}={v:g}" for k, v in result.items()))
@@ -78,19 +73,23 @@ def run_soak(seconds, env):
             report.append(output[-3000:])
         return ok, report
     finally:
-        server.interrupt()
-        server.wait()
+        server.stop()
 
 
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 600
-    prefix = os.path.join(conftest.BUILD, "wine", "soak")
-    conftest.ensure_prefix(prefix)
-    env = conftest.wine_env(prefix)
+    wine = Wine("soak").start()
     try:
-        ok, report = run_soak(seconds, env)
+        ok, report = run_soak(seconds, wine)
+        died = wine.dead_report()
+        if died:
+            ok = False
+            report.append(died)
     finally:
-        subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+        leftovers = wine.stop()
+    if leftovers:
+        ok = False
+        report.append(f"{leftovers} processes of the soak prefix were still running at the end")
     print("\n".join(report))
     print("soak: " + ("passed" if ok else "FAILED"))
     sys.exit(0 if ok else 1)
