@@ -338,8 +338,11 @@ bool on_sent(Link& link, DWORD bytes, DWORD error) {
     return flush(link);
 }
 
+// What is still posted is cancelled before the close (see the server's close_socket: Wine 8 loses
+// the completions of a socket closed with a receive and a stuck send pending).
 void close_link(Link& link) {
     if (link.socket != INVALID_SOCKET) {
+        CancelIoEx(reinterpret_cast<HANDLE>(link.socket), nullptr);
         closesocket(link.socket);
         link.socket = INVALID_SOCKET;
     }

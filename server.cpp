@@ -898,7 +898,10 @@ void Server::close_when_drained(Client& client) {
 }
 
 // Graceful: FIN after the last byte. Abortive (slow or broken clients): RST, the tail is dropped.
-// Closing cancels what is still posted; those completions come back and are counted off.
+// What is still posted is cancelled first, then the socket closed; those completions come back
+// and are counted off. (closesocket alone cancels them on Windows; Wine 8 loses both completions
+// when it closes a socket with a receive and a stuck send pending, so the slot would never be
+// released, and its wineserver dies when the process exits: README, "Wine notes".)
 void Server::close_socket(Client& client, bool abortive) {
     if (client.state != SlotState::Open)
         return;
@@ -910,6 +913,7 @@ void Server::close_socket(Client& client, bool abortive) {
     } else {
         shutdown(client.socket, SD_SEND);
     }
+    CancelIoEx(reinterpret_cast<HANDLE>(client.socket), nullptr);
     close_socket_counted(client.socket);
     client.socket = INVALID_SOCKET;
     client.state = SlotState::Closed;

@@ -163,6 +163,65 @@ def test_slow_consumer_is_dropped_and_everyone_else_gets_every_line(server):
     slow.close()
 
 
+def never_reading_client(server):
+    """A client with a 4 KiB receive buffer that never reads: the server's sends to it get stuck."""
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", server.port))
+    return slow
+
+
+def flood_until(sender, server, predicate, lines=5000):
+    """Sends 180-byte chat lines until a log line matches `predicate`; returns that line."""
+    for start in range(0, lines, 50):
+        sender.send(b"".join(f"{i:05d} {'x' * 174}\r\n".encode() for i in range(start, start + 50)))
+        try:
+            return server.wait_for_line(predicate, timeout=0.05)
+        except AssertionError:
+            pass
+    return server.wait_for_line(predicate, timeout=30)
+
+
+def test_a_dropped_slow_consumer_frees_its_slot(start_server):
+    # Two slots: once the slow one is dropped, a newcomer must get its slot, so the dropped
+    # client's send and receive, both pending at the close, must have come back.
+    server = start_server("--max-clients", "2", "--send-limit", "65536")
+    slow = never_reading_client(server)
+    with server.connect() as sender:
+        sender.read_line()
+        flood_until(sender, server, lambda l: "reason=slow consumer" in l)
+        deadline = time.monotonic() + 20
+        while True:
+            with server.connect() as newcomer:
+                line = newcomer.read_line()
+            if line.startswith("* welcome") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert line.startswith("* welcome"), line
+    slow.close()
+
+
+def test_ctrl_c_with_a_client_that_never_reads_exits_cleanly(start_server):
+    # More than the OS takes for it (a few MiB) is queued for the slow client, under the send limit,
+    # so its send is stuck when Ctrl+C comes: after the 2 s flush it is cut off, and every posted
+    # operation still comes back before the server exits.
+    server = start_server("--send-limit", str(16 << 20))
+    slow = never_reading_client(server)
+    with server.connect() as sender:
+        sender.read_line()
+        last = "guest2: 39999 " + "x" * 174
+        reader = Reader(sender, lambda l: l == last)
+        for start in range(0, 40000, 500):
+            sender.send(b"".join(f"{i:05d} {'x' * 174}\r\n".encode() for i in range(start, start + 500)))
+        reader.join(timeout=120)
+        assert reader.lines[-1] == last
+        server.interrupt()
+        assert server.wait() == 0
+    assert "still had I/O pending" not in server.output()
+    assert " sockets=0 " in server.wait_for_line(lambda l: l.startswith("stopped:"))
+    slow.close()
+
+
 def test_ctrl_c_tells_every_client_then_exits_zero(server):
     conns = []
     for _ in range(50):
