@@ -107,8 +107,13 @@ fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-smoke
 
 # build.bat under Wine's cmd (tests/build), then the end-to-end suite, in one pytest run.
-pytest: all
+pytest: all $(BUILD)/close_pending.exe
 	$(PYTHON) -m pytest -q tests/build tests/e2e
+
+# The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py).
+$(BUILD)/close_pending.exe: tests/wine/close_pending.cpp | deps
+	@mkdir -p $(BUILD)
+	$(WINCXX) $(WINFLAGS) $< -o $@ $(WINLIBS)
 
 # The long soak: mixed bots with reconnect churn, then the leak checks (make test runs 60 s of it).
 SOAK_SECONDS ?= 600

@@ -88,8 +88,9 @@ class Wine:
     def pinned(self, command):
         return ["taskset", "-c", str(self.cpu)] + command if self.cpu is not None else command
 
-    def start(self):
-        """Makes the prefix if needed, ends whatever still runs in it, starts our wineserver."""
+    def start(self, warm_up=True):
+        """Makes the prefix if needed, ends whatever still runs in it, starts our wineserver and,
+        with `warm_up`, Wine's helper processes."""
         self.in_use = True
         if ON_WINDOWS:
             return self
@@ -118,8 +119,9 @@ class Wine:
         # The first program of a wineserver starts Wine's helper processes (services.exe,
         # winedevice.exe, ...), which keep the standard handles they inherit: started here, with
         # none, they cannot hold a test's output pipe open. It is also the proof that Wine answers.
-        subprocess.run(self.pinned(["wine", "cmd", "/c", "exit"]), env=self.env, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=True)
+        if warm_up:
+            subprocess.run(self.pinned(["wine", "cmd", "/c", "exit"]), env=self.env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=True)
         return self
 
     def death(self):
