@@ -14,14 +14,15 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-SOURCES  := server.cpp client.cpp protocol.h iocp.h
+SOURCES  := server.cpp client.cpp bots.cpp protocol.h chat.h bots.h util.h iocp.h
+HEADERS  := protocol.h chat.h bots.h util.h iocp.h
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
 
 .PHONY: all deps run test msvc-check unit fuzz-smoke fuzz pytest soak peers bench clean
 
-# The two programs, and proof that protocol.h compiles natively without any Windows header.
+# The two programs, and proof that the Windows-free layers compile without any Windows header.
 all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
 
 # Installs (as root) or names (otherwise) the missing Debian packages; silent when none is.
@@ -29,17 +30,19 @@ deps:
 	@tools/deps.sh
 
 # Linked to a temporary name, then renamed: a test run using the old .exe never sees it missing.
-$(BUILD)/server.exe: server.cpp protocol.h iocp.h | deps
+$(BUILD)/server.exe: server.cpp $(HEADERS) | deps
 	@mkdir -p $(BUILD)
-	$(WINCXX) $(WINFLAGS) $< -o $@.tmp $(WINLIBS) -lpsapi && mv -f $@.tmp $@
+	$(WINCXX) $(WINFLAGS) server.cpp -o $@.tmp $(WINLIBS) -lpsapi && mv -f $@.tmp $@
 
-$(BUILD)/client.exe: client.cpp protocol.h iocp.h | deps
+$(BUILD)/client.exe: client.cpp bots.cpp $(HEADERS) | deps
 	@mkdir -p $(BUILD)
-	$(WINCXX) $(WINFLAGS) $< -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
+	$(WINCXX) $(WINFLAGS) client.cpp bots.cpp -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
-$(BUILD)/protocol-native.ok: protocol.h | deps
+# The Windows-free layers compile natively, with no Windows header.
+WINDOWS_FREE := protocol.h chat.h bots.h util.h
+$(BUILD)/protocol-native.ok: $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
-	echo '#include "protocol.h"' | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only -
+	for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only - || exit 1; done
 	@touch $@
 
 # The server in the foreground, in the Wine prefix build/wine/run (made once, then reused) with a
@@ -56,17 +59,18 @@ ifdef SERIAL
 .NOTPARALLEL:
 endif
 
-# clang-cl in MSVC mode with build.bat's flags over both programs and protocol.h (through a
-# one-line .cpp: a header given as the main file trips "#pragma once in main file"), then a lint
-# for what clang-cl accepts and cl rejects.
+# clang-cl in MSVC mode with build.bat's flags over both programs and the Windows-free headers
+# (through a one-line .cpp: a header given as the main file trips "#pragma once in main file"),
+# then a lint for what clang-cl accepts and cl rejects.
 msvc-check: | deps
 	@mkdir -p $(BUILD)
-	@echo '#include "protocol.h"' > $(BUILD)/protocol_check.cpp
-	tools/msvc/msvc-syntax-check.sh /W4 /WX /permissive- -I. server.cpp client.cpp $(BUILD)/protocol_check.cpp
+	@for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" > $(BUILD)/check_$${h%.h}.cpp; done
+	tools/msvc/msvc-syntax-check.sh /W4 /WX /permissive- -I. server.cpp client.cpp bots.cpp \
+		$(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
 	tools/msvc/msvc-lint.sh $(SOURCES)
 	@echo "msvc-check: clean"
 
-# Native unit tests of protocol.h with ASan and UBSan (skipped while tests/unit has no .cpp).
+# Native unit tests of the Windows-free layers with ASan and UBSan (skipped while tests/unit has no .cpp).
 UNIT_SOURCES := $(wildcard tests/unit/*.cpp)
 ifneq ($(UNIT_SOURCES),)
 unit: $(BUILD)/unit_tests
@@ -76,7 +80,7 @@ unit:
 	@echo "unit: no tests/unit/*.cpp yet, skipped"
 endif
 
-$(BUILD)/unit_tests: $(UNIT_SOURCES) $(wildcard tests/unit/*.h) protocol.h | deps
+$(BUILD)/unit_tests: $(UNIT_SOURCES) $(wildcard tests/unit/*.h) $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
 	g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-I. $(UNIT_SOURCES) -o $@

@@ -13,7 +13,7 @@ set CLFLAGS=/nologo /W4 /WX /O2 /EHsc /std:c++17 /permissive- /Foobj\
 
 cl %CLFLAGS% server.cpp /Fe:server.exe /link ws2_32.lib mswsock.lib psapi.lib
 if errorlevel 1 goto server_failed
-cl %CLFLAGS% client.cpp /Fe:client.exe /link ws2_32.lib mswsock.lib
+cl %CLFLAGS% client.cpp bots.cpp /Fe:client.exe /link ws2_32.lib mswsock.lib
 if errorlevel 1 goto client_failed
 
 echo build.bat: built server.exe and client.exe

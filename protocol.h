@@ -4,6 +4,8 @@
 // unit-tested and fuzzed natively on Linux. Every limit of the protocol is a named constant here.
 #pragma once
 
+#include "util.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,8 +29,11 @@ constexpr int kWhoMaxNames = 50;
 constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this many or fewer are online
 
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
+constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kShutdownNotice = "* server shutting down";
+static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
+static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));
 
 // ---- Telnet bytes (RFC 854) ------------------------------------------------------------------
 
@@ -210,6 +215,29 @@ inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return true;
 }
 
+// The commands, one row each: the parser matches `name` (any case), /help prints `syntax` in a
+// column of kHelpSyntaxColumn characters and `help` beside it. The first row is plain text.
+struct CommandInfo {
+    std::string_view name;
+    CommandKind kind;
+    std::string_view syntax;
+    std::string_view help;
+};
+constexpr std::size_t kHelpSyntaxColumn = 16;
+constexpr CommandInfo kCommands[] = {
+    {"", CommandKind::Chat, "text", "say text to everyone"},
+    {"/nick", CommandKind::Nick, "/nick NAME", "change your name (1-16 of A-Z a-z 0-9 _ -)"},
+    {"/who", CommandKind::Who, "/who", "who is online, and where"},
+    {"/move", CommandKind::Move, "/move DIR", "move on the 8x8 board: up, down, left, right (u d l r)"},
+    {"/board", CommandKind::Board, "/board", "show the board"},
+    {"/ping", CommandKind::Ping, "/ping TOKEN", "the server answers PONG TOKEN"},
+    {"/stats", CommandKind::Stats, "/stats", "server counters"},
+    {"/help", CommandKind::Help, "/help", "this list"},
+    {"/quit", CommandKind::Quit, "/quit", "leave"},
+};
+static_assert(says_number(kCommands[1].help, "(1-", kMaxNickBytes, " of"));
+static_assert(says_number(kCommands[3].help, "", kBoardSize, "x") && says_number(kCommands[3].help, "x", kBoardSize, " "));
+
 // `line` is what the framer produced: trimmed and non-empty.
 inline Command parse_command(std::string_view line) {
     if (line.empty() || line[0] != '/')
@@ -222,16 +250,9 @@ inline Command parse_command(std::string_view line) {
         ++argument_begin;
     const std::string_view word = line.substr(0, word_end);
     const std::string_view argument = line.substr(argument_begin);
-
-    struct Name { std::string_view text; CommandKind kind; };
-    static constexpr Name kNames[] = {
-        {"/nick", CommandKind::Nick},   {"/who", CommandKind::Who},     {"/move", CommandKind::Move},
-        {"/board", CommandKind::Board}, {"/ping", CommandKind::Ping},   {"/stats", CommandKind::Stats},
-        {"/help", CommandKind::Help},   {"/quit", CommandKind::Quit},
-    };
-    for (const Name& name : kNames)
-        if (equals_ignoring_case(word, name.text))
-            return {name.kind, word, argument};
+    for (const CommandInfo& command : kCommands)
+        if (!command.name.empty() && equals_ignoring_case(word, command.name))
+            return {command.kind, word, argument};
     return {CommandKind::Unknown, word, argument};
 }
 

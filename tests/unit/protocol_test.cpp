@@ -760,5 +760,3 @@ TEST(append_wire_line_round_trips_through_the_reader) {
 }
 
 }  // namespace
-
-int main() { return check::run_all(); }

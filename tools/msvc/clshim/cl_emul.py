@@ -136,6 +136,8 @@ def main():
                     break
                 if a.lower().endswith((".lib", ".obj")):
                     continue
+                if norm(a).lower().startswith("/fo"):
+                    continue  # /Zs writes nothing; clang-cl also reads obj\ as no folder on Linux
                 cl_args.append(a)
             p = subprocess.run([CHECK, "-Qunused-arguments"] + cl_args, capture_output=True, text=True)
             log.append(p.stdout + p.stderr)

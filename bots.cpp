@@ -1,0 +1,493 @@
+// bots.cpp - client.exe's stress test: N bots on one completion port, from one thread.
+//
+// Connections are opened with ConnectEx at the ramp rate; each bot has one WSARecv and at most one
+// WSASend outstanding, like a server client, and acts on a timer heap that says which bot is due
+// next. What a bot says and how each reply is checked is bots.h (Windows-free, unit-tested); this
+// file moves the bytes, keeps the time and counts.
+#include "bots.h"
+#include "iocp.h"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bots {
+namespace {
+
+constexpr ULONG kCompletionBatch = 128;
+constexpr std::size_t kReadsPerTurn = 128;  // receives posted per loop turn (see read_deferred)
+constexpr std::uint64_t kProgressEveryMs = 1000;
+constexpr std::uint64_t kDrainMs = 5000;  // after the run, how long outstanding replies are awaited
+constexpr std::uint64_t kInterruptDrainMs = 1000;  // the same after Ctrl+C (a second one: none)
+// A connect the OS has not finished by then counts as failed: a run always ends, even against a
+// host that drops SYNs (Linux under Wine would wait about two minutes).
+constexpr std::uint64_t kConnectTimeoutMs = 15000;
+
+// Microseconds since the run started, from the performance counter.
+class Clock {
+public:
+    Clock() {
+        QueryPerformanceFrequency(&frequency_);
+        QueryPerformanceCounter(&start_);
+    }
+    std::uint64_t us() const {
+        LARGE_INTEGER now;
+        QueryPerformanceCounter(&now);
+        const auto ticks = static_cast<std::uint64_t>(now.QuadPart - start_.QuadPart);
+        const auto frequency = static_cast<std::uint64_t>(frequency_.QuadPart);
+        return ticks / frequency * 1000000 + ticks % frequency * 1000000 / frequency;
+    }
+    std::uint64_t ms() const { return us() / 1000; }
+
+private:
+    LARGE_INTEGER frequency_{};
+    LARGE_INTEGER start_{};
+};
+
+struct Bot {
+    Link link;
+    Conversation talk;
+    std::uint32_t id = 0;
+    bool reconnecting = false;  // closed on purpose; connects again once nothing is pending
+    bool served = false;        // the server has answered it once
+    bool finished = false;      // acted for its whole duration
+    std::uint64_t session_until_ms = 0;  // --reconnect: when this connection is due to close
+    std::uint64_t connect_started_us = 0;
+    std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
+    std::uint64_t act_until_ms = 0;
+    std::uint64_t next_action_ms = 0;  // when its next action is due (the timer heap holds it too)
+};
+
+struct Totals {
+    std::uint64_t connected = 0, failed = 0, sent = 0, received = 0, reconnects = 0;
+    std::uint64_t errors[kErrorKinds] = {};
+    std::uint64_t error_total() const {
+        std::uint64_t sum = 0;
+        for (std::uint64_t e : errors)
+            sum += e;
+        return sum;
+    }
+};
+
+class BotRun {
+public:
+    BotRun(const Options& options, Network& net) : options_(options), net_(net) {}
+    int run();
+
+private:
+    struct Timer {
+        std::uint64_t due_ms;
+        std::uint32_t bot;
+        bool operator>(const Timer& other) const { return due_ms > other.due_ms; }
+    };
+
+    bool turn();
+    DWORD wait_ms(std::uint64_t now, std::uint64_t next_progress_ms) const;
+    void dispatch(const OVERLAPPED_ENTRY& entry);
+    bool begin_connect(Bot& bot);
+    void on_connect_done(Bot& bot, DWORD error);
+    void connect_failed(Bot& bot, DWORD error);
+    void read_deferred();
+    void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
+    void on_line(Bot& bot, std::string_view line);
+    void on_timer(Bot& bot);
+    void start_acting(Bot& bot);
+    void send_message(Bot& bot);
+    void hang_up(Bot& bot);
+    void start_session(Bot& bot);
+    void lose(Bot& bot, ErrorKind kind);
+    void finish(Bot& bot);
+    bool awaiting_replies() const;
+    void report_progress(std::uint64_t now_ms);
+    int report_result();
+
+    void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
+    bool echo_closed_loop(const Bot& bot) const { return bot.talk.mix() == Mix::Echo && options_.depth > 0; }
+    std::uint64_t action_interval_ms() const { return std::max<std::uint64_t>(1, 1000 / static_cast<std::uint64_t>(options_.rate)); }
+    std::uint64_t connect_due_ms(std::uint32_t bot) const {
+        return static_cast<std::uint64_t>(bot) * 1000 / static_cast<std::uint64_t>(options_.ramp);
+    }
+
+    const Options& options_;
+    Network& net_;
+    Clock clock_;
+    std::unique_ptr<Bot[]> bots_;
+    std::uint32_t bot_count_ = 0;
+    std::uint32_t next_to_connect_ = 0;
+    std::uint32_t active_bots_ = 0;  // not yet done: connecting, awaiting the welcome, or acting
+    // Every bot's next deadline (connect, welcome, action) in one min-heap: the loop sleeps until
+    // the earliest. A bot may have a few entries; each checks its own condition when it comes due.
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+    Totals totals_;
+    Histogram all_, interval_;
+    Histogram served_;  // from starting a connect to the server's first line: how fast it accepts
+    std::uint64_t interval_sent_ = 0, interval_received_ = 0;
+    std::uint64_t next_progress_ms_ = kProgressEveryMs;
+    bool interrupted_ = false;
+    std::uint64_t drain_until_ms_ = 0;  // set once every bot has finished acting, or on Ctrl+C
+    std::unique_ptr<OVERLAPPED_ENTRY[]> entries_{new OVERLAPPED_ENTRY[kCompletionBatch]};
+    // Bots whose next receive waits for the end of a turn. As in the server, it is posted after the
+    // bot's own sends have gone out, so it often completes at once instead of waiting in the kernel:
+    // the load generator stays ahead of the server.
+    SlotQueue to_read_;
+};
+
+int BotRun::run() {
+    bot_count_ = static_cast<std::uint32_t>(options_.bots);
+    bots_ = std::make_unique<Bot[]>(bot_count_);
+    for (std::uint32_t i = 0; i < bot_count_; ++i) {
+        bots_[i].id = i;
+        bots_[i].talk = Conversation(i, options_.mixes[i % options_.mixes.size()]);
+    }
+    active_bots_ = bot_count_;
+    to_read_.reserve(bot_count_);
+    post_to_port_on_console_stop(net_.port);
+    while (turn()) {
+    }
+    return report_result();
+}
+
+// One loop turn: connects and timers that are due, then the completions, then the held-back
+// receives. False when the run is over.
+bool BotRun::turn() {
+    const std::uint64_t now = clock_.ms();
+    // Connections are opened at the ramp rate: bot i is due at i / ramp seconds.
+    while (next_to_connect_ < bot_count_ && connect_due_ms(next_to_connect_) <= now)
+        begin_connect(bots_[next_to_connect_++]);
+    while (!timers_.empty() && timers_.top().due_ms <= now) {
+        Bot& bot = bots_[timers_.top().bot];
+        timers_.pop();
+        on_timer(bot);
+    }
+    if (now >= next_progress_ms_) {
+        report_progress(now);
+        next_progress_ms_ += kProgressEveryMs;
+    }
+    if (drain_until_ms_ == 0 && active_bots_ == 0)
+        drain_until_ms_ = now + kDrainMs;  // every bot is done acting: wait for the last replies
+    if (drain_until_ms_ != 0 && (!awaiting_replies() || now >= drain_until_ms_))
+        return false;
+    const int count = dequeue(net_.port, entries_.get(), kCompletionBatch, wait_ms(now, next_progress_ms_));
+    if (count < 0)
+        return false;
+    for (int i = 0; i < count; ++i)
+        dispatch(entries_[i]);
+    read_deferred();
+    return true;
+}
+
+// Sleep until the next thing is due: a connect, a bot's timer, the progress line. Bots waiting to
+// be read from must not wait for a completion that may not come.
+DWORD BotRun::wait_ms(std::uint64_t now, std::uint64_t next_progress_ms) const {
+    std::uint64_t wake = next_progress_ms;
+    if (!timers_.empty())
+        wake = std::min(wake, timers_.top().due_ms);
+    if (next_to_connect_ < bot_count_)
+        wake = std::min(wake, connect_due_ms(next_to_connect_));
+    if (drain_until_ms_ != 0)
+        wake = std::min(wake, now + 50);
+    return wake > now && to_read_.empty() ? static_cast<DWORD>(wake - now) : 0;
+}
+
+void BotRun::dispatch(const OVERLAPPED_ENTRY& entry) {
+    if (entry.lpOverlapped == nullptr) {  // posted by the console handler, not an I/O
+        if (entry.lpCompletionKey == kStopKey) {
+            // Ctrl+C: no more connects or actions; what is in flight gets a moment to come back,
+            // so the report does not count it as missing. A second Ctrl+C reports at once.
+            drain_until_ms_ = clock_.ms() + (interrupted_ ? 0 : kInterruptDrainMs);
+            interrupted_ = true;
+            next_to_connect_ = bot_count_;
+            while (!timers_.empty())
+                timers_.pop();
+        }
+        return;
+    }
+    if (entry.lpCompletionKey >= bot_count_) {
+        std::fprintf(stderr, "error: completion with unknown key %llu ignored\n",
+                     static_cast<unsigned long long>(entry.lpCompletionKey));
+        return;
+    }
+    Bot& bot = bots_[entry.lpCompletionKey];
+    Operation& op = *operation_of(entry.lpOverlapped);
+    bot.link.completed(op);
+    if (bot.link.state == LinkState::Closed) {  // cancelled by our own close
+        // A link is reused only when nothing posted on the old socket is left to complete.
+        if (bot.reconnecting && bot.link.pending == 0)
+            start_session(bot);
+        return;
+    }
+    const DWORD error = completion_error(bot.link.socket, entry.lpOverlapped);
+    switch (op.type) {
+    case OP_CONNECT: on_connect_done(bot, error); break;
+    case OP_RECV: on_recv_done(bot, entry.dwNumberOfBytesTransferred, error); break;
+    case OP_SEND:
+        if (!on_sent(bot.link, entry.dwNumberOfBytesTransferred, error))
+            lose(bot, kConnectionLost);
+        break;
+    case OP_ACCEPT: break;
+    }
+}
+
+// True while an open connection still awaits a reply or its welcome (checked only once the bots
+// are done): a bot that reconnected just before its time was up is owed a welcome, not faulted.
+bool BotRun::awaiting_replies() const {
+    for (std::uint32_t i = 0; i < bot_count_; ++i)
+        if (bots_[i].link.state == LinkState::Open && (bots_[i].talk.awaiting() > 0 || !bots_[i].talk.welcomed()))
+            return true;
+    return false;
+}
+
+// Posts the bot's ConnectEx, with a deadline on the timer heap in case it never completes.
+bool BotRun::begin_connect(Bot& bot) {
+    bot.connect_started_us = clock_.us();
+    bot.connect_deadline_ms = clock_.ms() + kConnectTimeoutMs;
+    DWORD failure = 0;
+    if (!start_connect(net_, bot.link, bot.id, failure)) {
+        connect_failed(bot, failure);
+        return false;
+    }
+    schedule(bot, bot.connect_deadline_ms);
+    return true;
+}
+
+void BotRun::connect_failed(Bot& bot, DWORD failure) {
+    ++totals_.failed;
+    ++totals_.errors[kConnectFailed];
+    close_link(bot.link);  // a connect still pending is cancelled; its completion is ignored
+    finish(bot);
+    if (totals_.failed <= 3)
+        std::fprintf(stderr, "bot %u: cannot connect to %s:%d: %s\n", bot.id, options_.host, options_.port,
+                     error_text(failure).c_str());
+}
+
+void BotRun::on_connect_done(Bot& bot, DWORD failure) {
+    if (failure != 0) {
+        connect_failed(bot, failure);
+        return;
+    }
+    on_connected(bot.link);
+    bot.link.skip_completion_on_success = net_.skip_on_success && skip_completion_port_on_success(bot.link.socket);
+    if (bot.act_until_ms == 0) {  // its first connection; later ones are reconnects
+        ++totals_.connected;
+        bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
+    }
+    if (options_.reconnect_s > 0)
+        bot.session_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.reconnect_s) * 1000;
+    to_read_.push(bot.id);
+    // The end of its time is a deadline too: a chat bot whose welcome never comes (a server that
+    // is not a chat server, or one that hangs) is finished then, not waited for for ever.
+    schedule(bot, bot.act_until_ms);
+    if (bot.talk.mix() == Mix::Echo)  // the echo server sends no welcome: start at once
+        start_acting(bot);
+}
+
+// Welcomed (or connected, for echo bots): the first action, or the whole pipeline of them.
+void BotRun::start_acting(Bot& bot) {
+    if (echo_closed_loop(bot)) {
+        for (int i = 0; i < options_.depth; ++i)
+            send_message(bot);
+        if (!flush(bot.link))
+            lose(bot, kConnectionLost);
+        return;  // replies drive the sending from now on; the deadline at act_until_ms ends it
+    }
+    // Bots start spread over one interval, so their actions do not all land in the same tick.
+    bot.next_action_ms = clock_.ms() + bot.id % action_interval_ms();
+    schedule(bot, bot.next_action_ms);
+}
+
+// Oldest first and at most kReadsPerTurn, so a turn stays short and connects, timers and progress
+// lines keep their pace; a bot whose receive completes at once goes to the back of the queue.
+void BotRun::read_deferred() {
+    for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
+        Bot& bot = bots_[to_read_.pop()];
+        if (bot.link.state != LinkState::Open)
+            continue;  // closed since it was queued; its next connect queues it again
+        DWORD bytes = 0, error = 0;
+        switch (bot.link.post_recv(bytes, error)) {
+        case Posted::Pending: break;
+        case Posted::Failed: lose(bot, kConnectionLost); break;
+        case Posted::DoneNow: on_recv_done(bot, bytes, 0); break;
+        }
+    }
+}
+
+void BotRun::on_recv_done(Bot& bot, DWORD bytes, DWORD failure) {
+    if (failure != 0 || bytes == 0) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    bot.link.reader.feed(bot.link.recv_buffer, bytes, [&](std::string_view line) { on_line(bot, line); });
+    if (bot.link.state != LinkState::Open)
+        return;
+    if (!flush(bot.link)) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    to_read_.push(bot.id);
+}
+
+void BotRun::on_line(Bot& bot, std::string_view line) {
+    ++totals_.received;
+    ++interval_received_;
+    const std::uint64_t now = clock_.us();
+    if (!bot.served) {
+        bot.served = true;
+        served_.add(now - bot.connect_started_us);
+    }
+    const Heard heard = bot.talk.on_line(line, now, totals_.errors);
+    if (heard.kind == Heard::Welcome && !bot.finished) {
+        start_acting(bot);
+    } else if (heard.kind == Heard::Reply) {
+        all_.add(heard.round_trip_us);
+        interval_.add(heard.round_trip_us);
+        if (echo_closed_loop(bot) && bot.link.state == LinkState::Open && clock_.ms() < bot.act_until_ms &&
+            !interrupted_)
+            send_message(bot);
+    }
+}
+
+// One of the bot's timers is due: its connect deadline, the end of its time, or its next action.
+// Each checks its own condition, so a timer that has become pointless does nothing.
+void BotRun::on_timer(Bot& bot) {
+    const std::uint64_t now = clock_.ms();
+    if (bot.link.state == LinkState::Connecting) {
+        if (now >= bot.connect_deadline_ms)
+            connect_failed(bot, WSAETIMEDOUT);
+        return;
+    }
+    if (bot.link.state != LinkState::Open || bot.finished)
+        return;
+    if (now >= bot.act_until_ms) {
+        finish(bot);  // a welcome still on its way is awaited like a reply (see awaiting_replies)
+        return;
+    }
+    if (!bot.talk.welcomed() || echo_closed_loop(bot) || now < bot.next_action_ms)
+        return;  // awaiting the welcome, driven by replies, or an action already taken
+    const bool session_over = bot.session_until_ms != 0 && now >= bot.session_until_ms;
+    if (session_over && bot.talk.awaiting() == 0) {
+        hang_up(bot);
+        return;
+    }
+    if (!session_over && bot.talk.can_send())
+        send_message(bot);
+    if (!flush(bot.link)) {
+        lose(bot, kConnectionLost);
+        return;
+    }
+    // The next action is due one interval after this one was, not after now: a loop turn that
+    // runs late does not slow the bot down. One that fell a whole interval behind starts over
+    // from now instead of sending a burst to catch up.
+    bot.next_action_ms += action_interval_ms();
+    if (bot.next_action_ms <= now)
+        bot.next_action_ms = now + action_interval_ms();
+    schedule(bot, bot.next_action_ms);
+}
+
+// Queues one action of the bot's mix; the conversation remembers what must come back.
+void BotRun::send_message(Bot& bot) {
+    std::string wire;
+    bot.talk.compose(clock_.us(), wire);
+    bot.link.out.queue(wire);
+    ++totals_.sent;
+    ++interval_sent_;
+}
+
+// --reconnect: the session is over and every reply is in; close gracefully and come back.
+void BotRun::hang_up(Bot& bot) {
+    bot.reconnecting = true;
+    close_link(bot.link);
+    if (bot.link.pending == 0)
+        start_session(bot);
+}
+
+// A new connection for a bot that hung up: a fresh link on the same slot (nothing is pending).
+void BotRun::start_session(Bot& bot) {
+    bot.reconnecting = false;
+    bot.talk.reconnected();
+    bot.link.out.reset(0);
+    bot.link.skip_completion_on_success = false;
+    bot.link.shutdown_after_send = false;
+    bot.link.reader = proto::ServerLineReader{};
+    ++bot.link.generation;
+    ++totals_.reconnects;
+    begin_connect(bot);
+}
+
+void BotRun::finish(Bot& bot) {
+    if (bot.finished)
+        return;
+    bot.finished = true;
+    --active_bots_;
+}
+
+void BotRun::lose(Bot& bot, ErrorKind kind) {
+    if (bot.link.state == LinkState::Closed)
+        return;
+    finish(bot);
+    ++totals_.errors[kind];
+    totals_.errors[kRepliesMissing] += bot.talk.awaiting();
+    bot.talk.forget_awaited();
+    close_link(bot.link);
+}
+
+void BotRun::report_progress(std::uint64_t now_ms) {
+    std::printf("t=%llus connected=%llu failed=%llu sent/s=%llu recv/s=%llu p50_ms=%.2f p99_ms=%.2f errors=%llu\n",
+                static_cast<unsigned long long>(now_ms / 1000), static_cast<unsigned long long>(totals_.connected),
+                static_cast<unsigned long long>(totals_.failed), static_cast<unsigned long long>(interval_sent_),
+                static_cast<unsigned long long>(interval_received_), interval_.percentile_ms(0.50),
+                interval_.percentile_ms(0.99), static_cast<unsigned long long>(totals_.error_total()));
+    std::fflush(stdout);
+    interval_.clear();
+    interval_sent_ = interval_received_ = 0;
+}
+
+int BotRun::report_result() {
+    for (std::uint32_t i = 0; i < bot_count_; ++i) {
+        Bot& bot = bots_[i];
+        if (bot.link.state == LinkState::Open) {
+            totals_.errors[kRepliesMissing] += bot.talk.awaiting();
+            if (!bot.talk.welcomed())
+                ++totals_.errors[kNoWelcome];
+        }
+        close_link(bot.link);
+    }
+    auto n = [](std::uint64_t value) { return static_cast<unsigned long long>(value); };
+    const unsigned long long errors = totals_.error_total();
+    std::printf("\n  %-40s %llu\n", "bots", n(bot_count_));
+    std::printf("  %-40s %llu\n", "connected", n(totals_.connected));
+    std::printf("  %-40s %llu\n", "failed", n(totals_.failed));
+    std::printf("  %-40s %llu\n", "sent", n(totals_.sent));
+    std::printf("  %-40s %llu\n", "received", n(totals_.received));
+    std::printf("  %-40s %llu\n", "reconnects", n(totals_.reconnects));
+    std::printf("  %-40s %llu\n", "errors", errors);
+    for (int kind = 0; kind < kErrorKinds; ++kind)
+        if (totals_.errors[kind] != 0)
+            std::printf("    %-38s %llu\n", kErrorNames[kind], n(totals_.errors[kind]));
+    std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
+                all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(), n(all_.total()));
+    std::printf("SERVED bots=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n(served_.total()),
+                served_.percentile_ms(0.50), served_.percentile_ms(0.99), served_.max_ms());
+    std::printf("RESULT bots=%d connected=%llu failed=%llu sent=%llu received=%llu errors=%llu p50_ms=%.2f "
+                "p99_ms=%.2f max_ms=%.2f\n",
+                options_.bots, n(totals_.connected), n(totals_.failed), n(totals_.sent), n(totals_.received), errors,
+                all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms());
+    std::fflush(stdout);
+    const bool all_connected = totals_.connected == static_cast<std::uint64_t>(options_.bots);
+    return errors == 0 && all_connected ? 0 : 1;
+}
+
+}  // namespace
+
+int run_bots(const Options& options) {
+    Network net;
+    if (!open_network(options.host, options.port, net))
+        return 1;
+    BotRun run(options, net);
+    return run.run();
+}
+
+}  // namespace bots

@@ -1,0 +1,344 @@
+// bots.h - what client.exe's bots say and how every reply is checked, without a socket in sight:
+// the options of a run, the round-trip histogram, and one bot's conversation (the messages it
+// sends, the ring of replies it awaits, the check of each line it receives for its mix).
+// Windows-free, so lost, duplicated, reordered and unexpected replies are unit-tested natively
+// (tests/unit/bots_test.cpp). The bot run itself, on a completion port, is bots.cpp.
+#pragma once
+
+#include "protocol.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bots {
+
+enum class Mix : std::uint8_t { Ping, Move, Chat, Echo };
+
+constexpr std::size_t kMaxOutstanding = 64;  // replies one bot may await before it pauses sending
+constexpr std::size_t kEchoMessageBytes = 64;
+
+constexpr int kDefaultDurationS = 10;
+constexpr int kDefaultRate = 1;
+constexpr int kDefaultRamp = 500;
+
+// client.exe's command line (interactive when bots == 0).
+struct Options {
+    const char* host = "127.0.0.1";
+    int port = proto::kDefaultPort;
+    int bots = 0;
+    int duration_s = kDefaultDurationS;
+    int rate = kDefaultRate;
+    int ramp = kDefaultRamp;
+    int depth = 0;        // echo: messages in flight; 0 = paced by --rate
+    int reconnect_s = 0;  // 0: one connection per bot for the whole run
+    std::vector<Mix> mixes{Mix::Ping};  // bot i plays mixes[i % size]
+};
+
+// Runs the stress test (bots.cpp); the exit code: 0 only when every bot connected and no check failed.
+int run_bots(const Options& options);
+
+// ---- Round-trip times ---------------------------------------------------------------------------
+
+// Round-trip times in fixed memory: 16 buckets per power of two (within 6 %), not a list of
+// every sample, so a long run with millions of replies costs the same as a short one.
+class Histogram {
+public:
+    void add(std::uint64_t us) {
+        ++counts_[bucket_of(us)];
+        ++total_;
+        max_ = std::max(max_, us);
+    }
+    void clear() { *this = Histogram(); }
+    std::uint64_t total() const { return total_; }
+    double max_ms() const { return static_cast<double>(max_) / 1000.0; }
+    double percentile_ms(double fraction) const {
+        if (total_ == 0)
+            return 0.0;
+        const auto rank = static_cast<std::uint64_t>(fraction * static_cast<double>(total_ - 1));
+        std::uint64_t seen = 0;
+        for (int i = 0; i < kBuckets; ++i) {
+            seen += counts_[i];
+            if (seen > rank)
+                return static_cast<double>(std::min(middle_of(i), max_)) / 1000.0;
+        }
+        return max_ms();
+    }
+
+private:
+    static constexpr int kSubBits = 4;
+    static constexpr int kSub = 1 << kSubBits;
+    static constexpr int kBuckets = 64 * kSub;
+
+    static int bucket_of(std::uint64_t v) {
+        if (v < kSub)
+            return static_cast<int>(v);
+        int msb = kSubBits;
+        while (msb < 63 && (v >> (msb + 1)) != 0)
+            ++msb;
+        const int shift = msb - kSubBits;
+        return (msb - kSubBits + 1) * kSub + static_cast<int>((v >> shift) & (kSub - 1));
+    }
+    static std::uint64_t middle_of(int bucket) {
+        if (bucket < kSub)
+            return static_cast<std::uint64_t>(bucket);
+        const int shift = bucket / kSub - 1;
+        const std::uint64_t low = (static_cast<std::uint64_t>(kSub + bucket % kSub)) << shift;
+        return low + ((std::uint64_t{1} << shift) >> 1);
+    }
+
+    std::uint64_t counts_[kBuckets] = {};
+    std::uint64_t total_ = 0;
+    std::uint64_t max_ = 0;
+};
+
+// ---- What can go wrong ----------------------------------------------------------------------------
+
+enum ErrorKind {
+    kConnectFailed,
+    kConnectionLost,
+    kNoWelcome,
+    kUnexpectedLine,
+    kOutOfOrder,
+    kWrongSquare,
+    kRepliesMissing,
+    kErrorKinds
+};
+constexpr const char* kErrorNames[kErrorKinds] = {
+    "connect failed", "connection lost", "no welcome line", "unexpected line",
+    "lost, duplicated or reordered reply", "MOVE to an unexpected square", "replies missing at the end"};
+
+// Parses exactly "B.S.T" (bot, sequence, send time in microseconds): nothing before or after.
+inline bool parse_token(std::string_view text, std::uint64_t (&fields)[3]) {
+    std::size_t at = 0;
+    for (int f = 0; f < 3; ++f) {
+        const std::size_t begin = at;
+        std::uint64_t value = 0;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && at - begin < 20)
+            value = value * 10 + static_cast<std::uint64_t>(text[at++] - '0');
+        if (at == begin || (f < 2 && (at >= text.size() || text[at++] != '.')))
+            return false;
+        fields[f] = value;
+    }
+    return at == text.size();
+}
+
+inline bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
+
+// ---- One bot's conversation ---------------------------------------------------------------------
+
+// The move bots' walk: right, down, left, up, a square that stays on the board wherever it starts
+// (a step against an edge leaves the piece where it is, and the server says so).
+constexpr std::string_view kWalkCommands[] = {"/move right\r\n", "/move down\r\n", "/move left\r\n", "/move up\r\n"};
+constexpr proto::Step kWalkSteps[] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+constexpr int kWalkLength = 4;
+
+// What one line turned out to be.
+struct Heard {
+    enum Kind : std::uint8_t { Other, Welcome, Reply } kind = Other;
+    std::uint64_t round_trip_us = 0;  // Reply: from sending the message to now
+};
+
+// What a bot sends and what it awaits, oldest first, in a fixed ring; and the check of every line
+// it receives. Replies come back in the order sent, so each must be for the oldest awaited
+// message. One for a later message means those before it were lost: each counts as an error, and
+// the bot goes on from this one (one lost reply is one error, not an error for every reply after
+// it). One for a message not awaited at all was duplicated, reordered or made up.
+class Conversation {
+public:
+    Conversation() = default;
+    Conversation(std::uint32_t bot, Mix mix) : bot_(bot), mix_(mix), welcomed_(mix == Mix::Echo) {}
+
+    // Appends the bot's next message to `wire` and remembers what must come back.
+    void compose(std::uint64_t now_us, std::string& wire);
+    // One line the server sent; `errors` counts what was wrong with it, by kind.
+    Heard on_line(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
+    // A new connection (a reconnect): the welcome is awaited again, the square is not known.
+    void reconnected() {
+        welcomed_ = mix_ == Mix::Echo;  // the echo server sends no welcome
+        x_ = y_ = -1;
+    }
+
+    Mix mix() const { return mix_; }
+    bool welcomed() const { return welcomed_; }
+    std::size_t awaiting() const { return count_; }
+    bool can_send() const { return count_ < kMaxOutstanding; }
+    // The replies still awaited are given up (counted as missing by the caller).
+    void forget_awaited() { count_ = 0; }
+
+private:
+    struct Awaited {
+        std::uint64_t sequence;
+        std::uint64_t sent_us;
+        int walk_step;  // move: which step of the walk this was
+    };
+
+    Heard welcome(std::string_view line, std::uint64_t (&errors)[kErrorKinds]);
+    Heard echo(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
+    Heard move(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
+    Heard reply(std::uint64_t sequence, std::uint64_t sent_us, std::uint64_t now_us,
+                std::uint64_t (&errors)[kErrorKinds]);
+    const Awaited& oldest() const { return awaited_[head_]; }
+
+    std::uint32_t bot_ = 0;
+    Mix mix_ = Mix::Ping;
+    bool welcomed_ = false;
+    char nick_[proto::kMaxNickBytes + 1] = {};
+    std::uint64_t next_sequence_ = 0;
+    int x_ = -1, y_ = -1;  // move: the last square the server confirmed (-1: not known yet)
+    int walk_step_ = 0;    // move: the next step of the walk
+    Awaited awaited_[kMaxOutstanding] = {};
+    std::size_t head_ = 0, count_ = 0;
+    std::string scratch_;
+};
+
+inline void Conversation::compose(std::uint64_t now_us, std::string& wire) {
+    const std::uint64_t sequence = next_sequence_++;
+    const std::string token = std::to_string(bot_) + "." + std::to_string(sequence) + "." + std::to_string(now_us);
+    Awaited awaited{sequence, now_us, 0};
+    switch (mix_) {
+    case Mix::Ping: wire += "/ping " + token + "\r\n"; break;
+    case Mix::Chat: wire += "c " + token + "\r\n"; break;
+    case Mix::Echo:
+        scratch_ = "e " + token + " ";
+        scratch_.resize(kEchoMessageBytes - 1, '.');
+        wire += scratch_;
+        wire += '\n';
+        break;
+    case Mix::Move:
+        awaited.walk_step = walk_step_;
+        wire += kWalkCommands[walk_step_];
+        walk_step_ = (walk_step_ + 1) % kWalkLength;
+        break;
+    }
+    awaited_[(head_ + count_) % kMaxOutstanding] = awaited;
+    ++count_;
+}
+
+inline Heard Conversation::on_line(std::string_view line, std::uint64_t now_us,
+                                   std::uint64_t (&errors)[kErrorKinds]) {
+    if (starts_with(line, "ERR ")) {
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    if (mix_ == Mix::Echo)
+        return echo(line, now_us, errors);
+    if (!welcomed_)
+        return welcome(line, errors);
+    std::uint64_t token[3] = {};
+    const std::string_view nick = nick_;
+    switch (mix_) {
+    case Mix::Ping:
+        // "PONG B.S.T" for our own pings; joined and left notices are expected and ignored.
+        if (!starts_with(line, "PONG"))
+            return {};
+        if (!starts_with(line, "PONG ") || !parse_token(line.substr(5), token) || token[0] != bot_)
+            break;
+        return reply(token[1], token[2], now_us, errors);
+    case Mix::Chat:
+        // Our own line: "nick: c B.S.T"; everyone else's chat is expected and ignored.
+        if (line.size() <= nick.size() + 4 || !starts_with(line, nick) || line.substr(nick.size(), 4) != ": c ")
+            return {};
+        if (!parse_token(line.substr(nick.size() + 4), token) || token[0] != bot_)
+            break;
+        return reply(token[1], token[2], now_us, errors);
+    case Mix::Move: return move(line, now_us, errors);
+    case Mix::Echo: break;
+    }
+    ++errors[kUnexpectedLine];
+    return {};
+}
+
+// "* welcome guestN, N online - ..." names this bot; its actions start now.
+inline Heard Conversation::welcome(std::string_view line, std::uint64_t (&errors)[kErrorKinds]) {
+    constexpr std::string_view prefix = "* welcome ";
+    const std::size_t comma = line.find(',');
+    if (!starts_with(line, prefix) || comma == std::string_view::npos ||
+        !proto::is_valid_nick(line.substr(prefix.size(), comma - prefix.size()))) {
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    const std::string_view nick = line.substr(prefix.size(), comma - prefix.size());
+    std::snprintf(nick_, sizeof nick_, "%.*s", static_cast<int>(nick.size()), nick.data());
+    welcomed_ = true;
+    return {Heard::Welcome, 0};
+}
+
+// "e B.S.T ......": the token is checked, then the exact bytes, rebuilt from it.
+inline Heard Conversation::echo(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]) {
+    std::uint64_t token[3] = {};
+    const std::string_view body = starts_with(line, "e ") ? line.substr(2) : std::string_view();
+    const std::string_view token_text = body.substr(0, std::min(body.find(' '), body.size()));
+    if (!parse_token(token_text, token) || token[0] != bot_) {
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    scratch_ = "e ";
+    scratch_.append(token_text);
+    scratch_ += ' ';
+    scratch_.resize(kEchoMessageBytes - 1, '.');
+    if (line != scratch_) {
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    return reply(token[1], token[2], now_us, errors);
+}
+
+// Our own "MOVE nick x y" lines come back in order, each at the square its step of the walk leads
+// to from the square before (the same square, against an edge). Where the server placed us is not
+// said anywhere, so the first one only has to be on the board; every later one is checked.
+inline Heard Conversation::move(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]) {
+    constexpr std::string_view prefix = "MOVE ";
+    const std::string_view nick = nick_;
+    const std::size_t nick_end = prefix.size() + nick.size();
+    if (!starts_with(line, prefix) || line.substr(prefix.size(), nick.size()) != nick || line.size() <= nick_end ||
+        line[nick_end] != ' ')
+        return {};  // someone else's move (or a nick that only starts like ours)
+    const std::string_view where = line.substr(nick_end + 1);
+    const bool well_formed = where.size() == 3 && where[0] >= '0' && where[0] < '0' + proto::kBoardSize &&
+                             where[1] == ' ' && where[2] >= '0' && where[2] < '0' + proto::kBoardSize;
+    if (!well_formed) {
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    if (count_ == 0) {
+        ++errors[kOutOfOrder];  // a move we did not make, or one reported twice
+        return {};
+    }
+    const int x = where[0] - '0', y = where[2] - '0';
+    if (x_ >= 0) {
+        const proto::Step step = kWalkSteps[oldest().walk_step];
+        int expected_x = x_ + step.dx, expected_y = y_ + step.dy;
+        if (expected_x < 0 || expected_x >= proto::kBoardSize || expected_y < 0 || expected_y >= proto::kBoardSize) {
+            expected_x = x_;
+            expected_y = y_;
+        }
+        if (x != expected_x || y != expected_y)
+            ++errors[kWrongSquare];  // counted once; the walk goes on from where the server says we are
+    }
+    x_ = x;
+    y_ = y;
+    return reply(oldest().sequence, oldest().sent_us, now_us, errors);
+}
+
+inline Heard Conversation::reply(std::uint64_t sequence, std::uint64_t sent_us, std::uint64_t now_us,
+                                 std::uint64_t (&errors)[kErrorKinds]) {
+    std::size_t skipped = 0;
+    while (skipped < count_ && awaited_[(head_ + skipped) % kMaxOutstanding].sequence != sequence)
+        ++skipped;
+    if (skipped == count_) {
+        ++errors[kOutOfOrder];
+        return {};
+    }
+    errors[kOutOfOrder] += skipped;
+    head_ = (head_ + skipped + 1) % kMaxOutstanding;
+    count_ -= skipped + 1;
+    return {Heard::Reply, now_us > sent_us ? now_us - sent_us : 0};
+}
+
+}  // namespace bots

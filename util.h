@@ -1,0 +1,204 @@
+// util.h - the Windows-free helpers both programs use: the slot queue, the send buffer, whole
+// numbers and command-line options, and a compile-time check that a text says a constant's value.
+// No Windows header, so each is unit-tested natively (tests/unit/util_test.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// ---- The slot queue ---------------------------------------------------------------------------
+
+// A first-in first-out queue of slot (or bot) numbers, allocated once. A slot is in it at most
+// once: pushing one that is already queued does nothing, so the ring never holds more than there
+// are slots. The entry belongs to the slot number, not to its occupant: whoever pops it checks
+// that the slot is still worth the work.
+class SlotQueue {
+public:
+    void reserve(std::size_t slots) {
+        ring_.assign(slots, 0);
+        queued_.assign(slots, false);
+    }
+    bool empty() const { return count_ == 0; }
+    std::size_t size() const { return count_; }
+    bool contains(std::uint32_t slot) const { return queued_[slot]; }
+    void push(std::uint32_t slot) {
+        if (queued_[slot])
+            return;
+        queued_[slot] = true;
+        ring_[(head_ + count_++) % ring_.size()] = slot;
+    }
+    std::uint32_t pop() {
+        const std::uint32_t slot = ring_[head_];
+        head_ = (head_ + 1) % ring_.size();
+        --count_;
+        queued_[slot] = false;
+        return slot;
+    }
+
+private:
+    std::vector<std::uint32_t> ring_;
+    std::vector<bool> queued_;
+    std::size_t head_ = 0, count_ = 0;
+};
+
+// ---- The send buffer ----------------------------------------------------------------------------
+
+// What a connection has to send. `queued` collects bytes while `sending` is with the OS (one send
+// in flight at a time); when that send is done the two swap. Both keep their capacity, so once a
+// connection's buffers have grown to its traffic, queueing a line is a memcpy: no allocation per
+// line or per recipient.
+class SendBuffer {
+public:
+    void queue(const char* data, std::size_t size) { queued_.append(data, size); }
+    void queue(std::string_view text) { queued_.append(text.data(), text.size()); }
+
+    // Bytes held that the OS has not taken yet: what a send limit is measured on.
+    std::size_t unsent() const { return queued_.size() + (sending_.size() - sent_); }
+    bool has_queued() const { return !queued_.empty(); }
+    bool in_flight() const { return !sending_.empty(); }
+
+    // Moves what is queued into the send, when none is in flight. False when there is nothing to send.
+    bool start() {
+        if (in_flight() || queued_.empty())
+            return false;
+        sending_.swap(queued_);  // `sending_` was empty; capacities are kept
+        sent_ = 0;
+        return true;
+    }
+    // What the next send carries: the part of the current one the OS has not taken yet.
+    const char* next_data() const { return sending_.data() + sent_; }
+    std::size_t next_size() const { return sending_.size() - sent_; }
+
+    // The OS took `bytes` of the send. True when another send must go out now: the rest of a
+    // short one (before anything queued after it), or what was queued meanwhile.
+    bool on_sent(std::size_t bytes) {
+        sent_ += bytes;
+        if (sent_ < sending_.size())
+            return true;
+        sending_.clear();
+        sent_ = 0;
+        return start();
+    }
+
+    // Forgets everything; a buffer a flood has grown past `keep_bytes` gives its memory back.
+    void reset(std::size_t keep_bytes) {
+        if (queued_.capacity() > keep_bytes)
+            std::string().swap(queued_);
+        if (sending_.capacity() > keep_bytes)
+            std::string().swap(sending_);
+        queued_.clear();
+        sending_.clear();
+        sent_ = 0;
+    }
+
+private:
+    std::string queued_;
+    std::string sending_;
+    std::size_t sent_ = 0;  // bytes of `sending_` the OS has taken (short sends)
+};
+
+// ---- Numbers and options ------------------------------------------------------------------------
+
+// A whole decimal number from low to high; false for anything else.
+inline bool parse_int(const char* text, int low, int high, int& value) {
+    char* end = nullptr;
+    const long parsed = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || parsed < low || parsed > high)
+        return false;
+    value = static_cast<int>(parsed);
+    return true;
+}
+
+// One command-line option: a flag, a number in a range, or a text.
+struct Option {
+    const char* name;
+    bool* flag = nullptr;
+    int* number = nullptr;
+    const char** text = nullptr;
+    int low = 0, high = 0;
+
+    static Option Flag(const char* name, bool& value) { return {name, &value, nullptr, nullptr, 0, 0}; }
+    static Option Number(const char* name, int& value, int low, int high) {
+        return {name, nullptr, &value, nullptr, low, high};
+    }
+    static Option Text(const char* name, const char*& value) { return {name, nullptr, nullptr, &value, 0, 0}; }
+};
+
+constexpr int kOptionsOk = -1;
+constexpr int kExitBadOptions = 2;
+
+// Reads argv against `options`. Arguments that do not start with '-' go to `positional` (nullptr:
+// none are expected). Returns kOptionsOk, or the exit code: 0 after printing `usage` for --help,
+// kExitBadOptions after saying on stderr what was wrong, followed by the usage.
+inline int parse_options(int argc, char** argv, const std::vector<Option>& options, const char* usage,
+                         std::vector<const char*>* positional) {
+    auto bad = [usage](const char* what, const char* a, const char* b = "") {
+        std::fprintf(stderr, "error: %s%s%s\n\n%s", a, b, what, usage);
+        return kExitBadOptions;
+    };
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h" || arg == "/?") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
+        if (arg.size() < 2 || arg[0] != '-') {
+            if (!positional)
+                return bad("", "unexpected argument ", argv[i]);
+            positional->push_back(argv[i]);
+            continue;
+        }
+        const Option* option = nullptr;
+        for (const Option& o : options)
+            if (arg == o.name)
+                option = &o;
+        if (!option)
+            return bad("", "unknown option ", argv[i]);
+        if (option->flag) {
+            *option->flag = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return bad(" needs a value", argv[i]);
+        const char* value = argv[++i];
+        if (option->text)
+            *option->text = value;
+        else if (!parse_int(value, option->low, option->high, *option->number)) {
+            std::fprintf(stderr, "error: %s %s: expected a number from %d to %d\n\n%s", option->name, value,
+                         option->low, option->high, usage);
+            return kExitBadOptions;
+        }
+    }
+    return kOptionsOk;
+}
+
+// ---- Texts that state a constant --------------------------------------------------------------
+
+// True when `text` contains `before`, then `number` in decimal, then `after`. For static_assert:
+// a message that says "max 512" must change when the constant does.
+constexpr bool says_number(std::string_view text, std::string_view before, unsigned long long number,
+                           std::string_view after = {}) {
+    char digits[24] = {};
+    std::size_t count = 0;
+    do {
+        digits[count++] = static_cast<char>('0' + number % 10);
+        number /= 10;
+    } while (number != 0);
+    for (std::size_t i = 0; i < count / 2; ++i) {
+        const char swap = digits[i];
+        digits[i] = digits[count - 1 - i];
+        digits[count - 1 - i] = swap;
+    }
+    const std::string_view value(digits, count);
+    const std::size_t whole = before.size() + value.size() + after.size();
+    for (std::size_t at = 0; at + whole <= text.size(); ++at)
+        if (text.substr(at, before.size()) == before && text.substr(at + before.size(), value.size()) == value &&
+            text.substr(at + before.size() + value.size(), after.size()) == after)
+            return true;
+    return false;
+}
