@@ -212,9 +212,22 @@ def main():
         load_wine.stop()
     table = render(rows, started)
     print("\n" + table)
-    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
-        f.write(table)
+    write_table(table)
     chart(rows)
+
+
+def write_table(table):
+    """Puts the table between the markers of bench/results.md; the text around it is kept."""
+    path = os.path.join(ROOT, "bench", "results.md")
+    with open(path) as f:
+        text = f.read()
+    begin, end = "<!-- make bench: table -->\n", "<!-- make bench: end -->"
+    if begin in text and end in text:
+        text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
+    else:
+        text += "\n" + begin + table + end + "\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def run_all(load_wine):
