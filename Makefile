@@ -61,12 +61,14 @@ endif
 
 # clang-cl in MSVC mode with build.bat's flags over both programs and the Windows-free headers
 # (through a one-line .cpp: a header given as the main file trips "#pragma once in main file"),
-# then a lint for what clang-cl accepts and cl rejects.
+# then the narrowing cl warns about and clang-cl proves safe (C4244/C4267), then a lint for what
+# clang-cl accepts and cl rejects.
 msvc-check: | deps
 	@mkdir -p $(BUILD)
 	@for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" > $(BUILD)/check_$${h%.h}.cpp; done
 	tools/msvc/msvc-syntax-check.sh /W4 /WX /permissive- -I. server.cpp client.cpp bots.cpp \
 		$(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
+	$(PYTHON) tools/msvc/msvc-narrowing.py server.cpp client.cpp bots.cpp $(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
 	tools/msvc/msvc-lint.sh $(SOURCES)
 	@echo "msvc-check: clean"
 

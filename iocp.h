@@ -341,7 +341,7 @@ inline bool start_connect(Network& net, Link& link, ULONG_PTR key, DWORD& error)
     }
     SOCKADDR_STORAGE local{};
     local.ss_family = net.server.ss_family;
-    const int local_length = local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    const int local_length = static_cast<int>(local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     if (bind(link.socket, reinterpret_cast<sockaddr*>(&local), local_length) == SOCKET_ERROR ||
         !CreateIoCompletionPort(reinterpret_cast<HANDLE>(link.socket), net.port, key, 0)) {
         error = static_cast<DWORD>(WSAGetLastError());

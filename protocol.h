@@ -140,7 +140,7 @@ bool LineFramer::feed(const char* data, std::size_t size, Sink& sink) {
         } else if (byte == '\b' || byte == 0x7F) {
             erase_character();
         } else if (byte == '\t' || byte >= 0x20) {
-            if (!append(byte == '\t' ? ' ' : byte, sink))
+            if (!append(byte == '\t' ? static_cast<unsigned char>(' ') : byte, sink))
                 return false;
         }
         // every other control byte, ESC included, is dropped: nobody can move another's cursor

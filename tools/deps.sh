@@ -27,7 +27,8 @@ need wine has wineserver
 need wine64 test -x /usr/lib/wine/wine64                      # 64-bit Wine (no i386 needed)
 need clang-14 has clang++-14                                  # the fuzzer
 need libclang-rt-14-dev fuzzer_runtime                        # libFuzzer, sanitizers for clang
-need clang-tools-14 has clang-cl-14                           # the MSVC-mode check
+need clang-tools-14 has clang-cl-14                           # the MSVC-mode check (clang-cl, clang-query)
+need clang-tools-14 has clang-query-14
 need libc++-14-dev test -f /usr/lib/llvm-14/include/c++/v1/vector   # its standard headers
 need python3-pytest /usr/bin/python3 -c "import pytest"
 need python3-pexpect /usr/bin/python3 -c "import pexpect"

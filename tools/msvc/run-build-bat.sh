@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-build-bat.sh BUILD.BAT [cl|nocl] - runs a build.bat under Wine's cmd, with the cl.exe
+# run-build-bat.sh BUILD.BAT [cl|nocl] [ARG...] - runs a build.bat (with ARGs) under Wine's cmd, with the cl.exe
 # stand-in first on the Windows PATH (or, with `nocl`, only the working `where`). Exit code: the
 # batch file's. WINEPREFIX must be set; the prefix is created if it does not exist yet.
 # The stand-ins are built into $CLSHIM_OUT (default: build/clshim under the project root).
@@ -7,6 +7,7 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 BAT=$(realpath "$1")
 MODE=${2:-cl}
+shift $(( $# < 2 ? $# : 2 ))
 SHIMS=${CLSHIM_OUT:-$(cd "$HERE/../.." && pwd)/build/clshim}
 "$HERE/setup.sh" "$SHIMS"
 export WINEDEBUG=-all
@@ -26,4 +27,4 @@ else
     export WINEPATH="$(winpath "$SHIMS/where")"
 fi
 # cl.exe removes its own request folder from the queue, so parallel runs do not collide.
-exec wine cmd /c "$(winpath "$BAT")"
+exec wine cmd /c "$(winpath "$BAT")" "$@"

@@ -12,6 +12,7 @@ import os, subprocess, sys
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 CHECK = os.path.join(os.path.dirname(HERE), "msvc-syntax-check.sh")
+NARROWING = os.path.join(os.path.dirname(HERE), "msvc-narrowing.py")
 GXX = "x86_64-w64-mingw32-g++-posix"
 SRC_EXT = (".c", ".cpp", ".cc", ".cxx")
 IGNORED_PREFIXES = ("/Zc:", "/permissive", "/utf-8", "/sdl", "/GS", "/Gy", "/GL", "/FS", "/MP",
@@ -143,6 +144,14 @@ def main():
             log.append(p.stdout + p.stderr)
             if p.returncode:
                 rc = 2
+            # What clang-cl lets through and cl at /W4 does not: narrowing it cannot prove unsafe.
+            warns = any(norm(a).lower() == "/w4" for a in cl_args)
+            if rc == 0 and warns:
+                p = subprocess.run([sys.executable, NARROWING] + srcs, capture_output=True, text=True)
+                log.append(p.stdout + p.stderr)
+                if p.returncode and any(norm(a).lower() == "/wx" for a in cl_args):
+                    log.append("error: warnings treated as errors (/WX)\n")
+                    rc = 2
         if rc == 0:
             p = subprocess.run(argv, capture_output=True, text=True)
             log.append(p.stdout + p.stderr)
