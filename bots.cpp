@@ -59,7 +59,8 @@ struct Bot {
     std::uint64_t connect_started_us = 0;
     std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
     std::uint64_t act_until_ms = 0;
-    std::uint64_t next_action_ms = 0;  // when its next action is due (the timer heap holds it too)
+    std::uint64_t pace_start_us = 0;   // actions are due at pace_start_us + k / rate, k = 0, 1, ...
+    std::uint64_t actions_taken = 0;   // how many of those are done
 };
 
 struct Totals {
@@ -88,9 +89,9 @@ private:
     bool turn();
     DWORD wait_ms(std::uint64_t now, std::uint64_t next_progress_ms) const;
     void dispatch(const OVERLAPPED_ENTRY& entry);
-    bool begin_connect(Bot& bot);
+    bool begin_connect(Bot& bot, bool retry = false);
     void on_connect_done(Bot& bot, DWORD error);
-    void connect_failed(Bot& bot, DWORD error);
+    void connect_failed(Bot& bot, ErrorKind kind, DWORD error);
     void read_deferred();
     void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
     void on_line(Bot& bot, std::string_view line);
@@ -107,7 +108,10 @@ private:
 
     void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
     bool echo_closed_loop(const Bot& bot) const { return bot.talk.mix() == Mix::Echo && options_.depth > 0; }
-    std::uint64_t action_interval_ms() const { return std::max<std::uint64_t>(1, 1000 / static_cast<std::uint64_t>(options_.rate)); }
+    std::uint64_t due_us(const Bot& bot, std::uint64_t k) const {
+        return bot.pace_start_us + k * 1000000 / static_cast<std::uint64_t>(options_.rate);
+    }
+    void act(Bot& bot, std::uint64_t now_us);
     std::uint64_t connect_due_ms(std::uint32_t bot) const {
         return static_cast<std::uint64_t>(bot) * 1000 / static_cast<std::uint64_t>(options_.ramp);
     }
@@ -241,35 +245,45 @@ bool BotRun::awaiting_replies() const {
     return false;
 }
 
-// Posts the bot's ConnectEx, with a deadline on the timer heap in case it never completes.
-bool BotRun::begin_connect(Bot& bot) {
-    bot.connect_started_us = clock_.us();
-    bot.connect_deadline_ms = clock_.ms() + kConnectTimeoutMs;
+// Posts the bot's ConnectEx (to the server's next address on `retry`), with a deadline on the
+// timer heap in case it never completes.
+bool BotRun::begin_connect(Bot& bot, bool retry) {
+    if (!retry) {
+        bot.connect_started_us = clock_.us();
+        bot.connect_deadline_ms = clock_.ms() + kConnectTimeoutMs;
+    }
+    const Address* source = net_.sources.empty() ? nullptr : &net_.sources[bot.id % net_.sources.size()];
+    ConnectStep step = ConnectStep::Connect;
     DWORD failure = 0;
-    if (!start_connect(net_, bot.link, bot.id, failure)) {
-        connect_failed(bot, failure);
+    if (!connect_link(net_, bot.link, bot.id, source, retry, step, failure)) {
+        connect_failed(bot, step == ConnectStep::Bind ? kBindFailed : kConnectFailed, failure);
         return false;
     }
-    schedule(bot, bot.connect_deadline_ms);
+    if (!retry)
+        schedule(bot, bot.connect_deadline_ms);
     return true;
 }
 
-void BotRun::connect_failed(Bot& bot, DWORD failure) {
+void BotRun::connect_failed(Bot& bot, ErrorKind kind, DWORD failure) {
     ++totals_.failed;
-    ++totals_.errors[kConnectFailed];
+    ++totals_.errors[kind];
     close_link(bot.link);  // a connect still pending is cancelled; its completion is ignored
     finish(bot);
     if (totals_.failed <= 3)
-        std::fprintf(stderr, "bot %u: cannot connect to %s:%d: %s\n", bot.id, options_.host, options_.port,
-                     error_text(failure).c_str());
+        std::fprintf(stderr, "bot %u: cannot connect to %s:%d: %s%s\n", bot.id, options_.host, options_.port,
+                     kind == kBindFailed ? "bind failed: " : "", error_text(failure).c_str());
 }
 
 void BotRun::on_connect_done(Bot& bot, DWORD failure) {
-    if (failure != 0) {
-        connect_failed(bot, failure);
+    if (failure != 0 && may_retry(net_, bot.link)) {
+        begin_connect(bot, true);
         return;
     }
-    on_connected(bot.link);
+    if (failure != 0) {
+        connect_failed(bot, kConnectFailed, failure);
+        return;
+    }
+    on_connected(net_, bot.link);
     bot.link.skip_completion_on_success = net_.skip_on_success && skip_completion_port_on_success(bot.link.socket);
     if (bot.act_until_ms == 0) {  // its first connection; later ones are reconnects
         ++totals_.connected;
@@ -295,8 +309,10 @@ void BotRun::start_acting(Bot& bot) {
         return;  // replies drive the sending from now on; the deadline at act_until_ms ends it
     }
     // Bots start spread over one interval, so their actions do not all land in the same tick.
-    bot.next_action_ms = clock_.ms() + bot.id % action_interval_ms();
-    schedule(bot, bot.next_action_ms);
+    const std::uint64_t interval_us = 1000000 / static_cast<std::uint64_t>(options_.rate);
+    bot.pace_start_us = clock_.us() + (interval_us > 0 ? bot.id * 7919u % interval_us : 0);
+    bot.actions_taken = 0;
+    schedule(bot, (due_us(bot, 0) + 999) / 1000);
 }
 
 // Oldest first and at most kReadsPerTurn, so a turn stays short and connects, timers and progress
@@ -356,7 +372,7 @@ void BotRun::on_timer(Bot& bot) {
     const std::uint64_t now = clock_.ms();
     if (bot.link.state == LinkState::Connecting) {
         if (now >= bot.connect_deadline_ms)
-            connect_failed(bot, WSAETIMEDOUT);
+            connect_failed(bot, kConnectFailed, WSAETIMEDOUT);
         return;
     }
     if (bot.link.state != LinkState::Open || bot.finished)
@@ -365,26 +381,33 @@ void BotRun::on_timer(Bot& bot) {
         finish(bot);  // a welcome still on its way is awaited like a reply (see awaiting_replies)
         return;
     }
-    if (!bot.talk.welcomed() || echo_closed_loop(bot) || now < bot.next_action_ms)
+    if (!bot.talk.welcomed() || echo_closed_loop(bot) || clock_.us() < due_us(bot, bot.actions_taken))
         return;  // awaiting the welcome, driven by replies, or an action already taken
-    const bool session_over = bot.session_until_ms != 0 && now >= bot.session_until_ms;
+    act(bot, clock_.us());
+}
+
+// The actions that are due. They are paced from the clock, not from the last wake-up: a wait
+// rounds up to the timer tick on Windows (15.6 ms), so a bot woken late sends what it owes and
+// --rate R is R a second there too. What is owed is capped at one second's worth; a bot further
+// behind than that drops the older actions instead of flooding.
+void BotRun::act(Bot& bot, std::uint64_t now_us) {
+    const auto rate = static_cast<std::uint64_t>(options_.rate);
+    const std::uint64_t due_total = (now_us - bot.pace_start_us) * rate / 1000000 + 1;
+    if (due_total - bot.actions_taken > rate)
+        bot.actions_taken = due_total - rate;
+    const bool session_over = bot.session_until_ms != 0 && now_us / 1000 >= bot.session_until_ms;
     if (session_over && bot.talk.awaiting() == 0) {
         hang_up(bot);
         return;
     }
-    if (!session_over && bot.talk.can_send())
-        send_message(bot);
+    for (; bot.actions_taken < due_total; ++bot.actions_taken)
+        if (!session_over && bot.talk.can_send())
+            send_message(bot);
     if (!flush(bot.link)) {
         lose(bot, kConnectionLost);
         return;
     }
-    // The next action is due one interval after this one was, not after now: a loop turn that
-    // runs late does not slow the bot down. One that fell a whole interval behind starts over
-    // from now instead of sending a burst to catch up.
-    bot.next_action_ms += action_interval_ms();
-    if (bot.next_action_ms <= now)
-        bot.next_action_ms = now + action_interval_ms();
-    schedule(bot, bot.next_action_ms);
+    schedule(bot, (due_us(bot, bot.actions_taken) + 999) / 1000);
 }
 
 // Queues one action of the bot's mix; the conversation remembers what must come back.
@@ -480,11 +503,35 @@ int BotRun::report_result() {
     return errors == 0 && all_connected ? 0 : 1;
 }
 
+// --source ADDR or ADDR+N: the local addresses bots connect from, bot i from the (i mod count)-th.
+// N consecutive IPv4 addresses from ADDR: 127.0.0.2+8 is 127.0.0.2 to 127.0.0.9.
+bool source_addresses(const char* text, std::vector<Address>& sources) {
+    if (!text)
+        return true;
+    const std::string spec = text;
+    const std::size_t plus = spec.find('+');
+    int count = 1;
+    Address first;
+    if (!parse_address(spec.substr(0, plus).c_str(), 0, first.storage, first.length) ||
+        (plus != std::string::npos && (!parse_int(spec.c_str() + plus + 1, 1, 256, count) || first.family() != AF_INET))) {
+        std::fprintf(stderr, "error: --source %s: expected an address, or an IPv4 address+COUNT\n", text);
+        return false;
+    }
+    for (int i = 0; i < count; ++i) {
+        Address next = first;
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&next.storage);
+        if (first.family() == AF_INET)
+            v4->sin_addr.s_addr = htonl(ntohl(v4->sin_addr.s_addr) + static_cast<u_long>(i));
+        sources.push_back(next);
+    }
+    return true;
+}
+
 }  // namespace
 
 int run_bots(const Options& options) {
     Network net;
-    if (!open_network(options.host, options.port, net))
+    if (!open_network(options.host, options.port, net) || !source_addresses(options.source, net.sources))
         return 1;
     BotRun run(options, net);
     return run.run();

@@ -35,6 +35,7 @@ struct Options {
     int ramp = kDefaultRamp;
     int depth = 0;        // echo: messages in flight; 0 = paced by --rate
     int reconnect_s = 0;  // 0: one connection per bot for the whole run
+    const char* source = nullptr;  // --source: the local address(es) bots connect from
     std::vector<Mix> mixes{Mix::Ping};  // bot i plays mixes[i % size]
 };
 
@@ -99,6 +100,7 @@ private:
 
 enum ErrorKind {
     kConnectFailed,
+    kBindFailed,
     kConnectionLost,
     kNoWelcome,
     kUnexpectedLine,
@@ -108,7 +110,7 @@ enum ErrorKind {
     kErrorKinds
 };
 constexpr const char* kErrorNames[kErrorKinds] = {
-    "connect failed", "connection lost", "no welcome line", "unexpected line",
+    "connect failed", "bind failed (no local port or address: README, client.exe)", "connection lost", "no welcome line", "unexpected line",
     "lost, duplicated or reordered reply", "MOVE to an unexpected square", "replies missing at the end"};
 
 // Parses exactly "B.S.T" (bot, sequence, send time in microseconds): nothing before or after.

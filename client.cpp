@@ -27,7 +27,7 @@ constexpr int kExitServerClosed = 3;
 constexpr char kUsage[] =
     "usage: client.exe [HOST] [PORT]                      interactive\n"
     "       client.exe --bots N [--duration S] [--rate R] [--ramp C] [--mix ping|move|chat|echo]\n"
-    "                  [--depth K] [--reconnect S] [HOST] [PORT]   stress test\n"
+    "                  [--depth K] [--reconnect S] [--source ADDR[+N]] [HOST] [PORT]   stress test\n"
     "\n"
     "  HOST PORT     the server (default 127.0.0.1 9000)\n"
     "  --bots N      open N connections from this one thread\n"
@@ -41,6 +41,9 @@ constexpr char kUsage[] =
     "                one returns (closed loop, --rate is ignored)\n"
     "  --reconnect S each bot closes its connection after S seconds, once its replies are in,\n"
     "                and connects again, until its --duration is up (connection churn)\n"
+    "  --source A    bots connect from local address A; A+N: from N consecutive IPv4 addresses\n"
+    "                starting at A, bot i from the (i mod N)-th (127.0.0.2+8: 127.0.0.2 to .9),\n"
+    "                each with ports of its own (Windows has 16,384 per address)\n"
     "\n"
     "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors.\n"
     "\n"
@@ -69,25 +72,89 @@ void post_input(HANDLE port, std::string text, bool end_of_input) {
     }
 }
 
+// Typed input, as UTF-8. A console is read with ReadConsoleW (UTF-16): ReadFile would return it
+// in the console's code page (CP949 on Korean Windows, 437 or 1252 elsewhere), and every other
+// user would see mojibake. Pipes and files are read as the bytes they hold.
+class Input {
+public:
+    Input() : handle_(GetStdHandle(STD_INPUT_HANDLE)) {
+        DWORD mode = 0;
+        console_ = handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE && GetConsoleMode(handle_, &mode) != 0;
+    }
+    // The next piece of input; false at its end (a pipe's end, or a console line that begins with
+    // Ctrl+Z) or when there is none.
+    bool read(std::string& text) {
+        if (handle_ == nullptr || handle_ == INVALID_HANDLE_VALUE)
+            return false;
+        if (!console_) {
+            char bytes[4096];
+            DWORD got = 0;
+            if (!ReadFile(handle_, bytes, sizeof bytes, &got, nullptr) || got == 0)
+                return false;
+            text.assign(bytes, got);
+            return true;
+        }
+        wchar_t wide[1024];
+        DWORD got = 0;
+        const DWORD held = high_surrogate_ ? 1 : 0;  // half a character from the last read
+        wide[0] = high_surrogate_;
+        if (!ReadConsoleW(handle_, wide + held, static_cast<DWORD>(std::size(wide)) - held, &got, nullptr) || got == 0 ||
+            wide[held] == 0x1A)
+            return false;
+        got += held;
+        high_surrogate_ = wide[got - 1] >= 0xD800 && wide[got - 1] <= 0xDBFF ? wide[--got] : L'\0';
+        text = utf8_from_wide(wide, static_cast<int>(got));
+        return true;
+    }
+
+private:
+    HANDLE handle_;
+    bool console_ = false;
+    wchar_t high_surrogate_ = 0;
+};
+
+// The server's lines (UTF-8) on standard output. A console is written with WriteConsoleW, so
+// the console's output code page is neither in the way nor changed (a change that would outlive a
+// client killed before it could give it back); a pipe or file gets the UTF-8 bytes.
+class Output {
+public:
+    Output() : handle_(GetStdHandle(STD_OUTPUT_HANDLE)) {
+        DWORD mode = 0;
+        console_ = GetConsoleMode(handle_, &mode) != 0;
+    }
+    void line(std::string_view text) {
+        if (!console_) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fputc('\n', stdout);
+            return;
+        }
+        std::wstring wide = wide_from_utf8(text.data(), static_cast<int>(text.size()));
+        wide += L"\r\n";
+        DWORD written = 0;
+        WriteConsoleW(handle_, wide.data(), static_cast<DWORD>(wide.size()), &written, nullptr);
+    }
+    void flush() {
+        if (!console_)
+            std::fflush(stdout);
+    }
+
+private:
+    HANDLE handle_;
+    bool console_ = false;
+};
+
 // Blocking reads belong on a thread of their own; each line goes to the loop through the port,
-// so the socket is only ever touched by the loop. ReadFile, not fgets: a thread blocked in fgets
-// holds the C runtime's lock on stdin, and exit() takes every stream's lock to flush it, so the
-// program could hang on its way out while nobody is typing.
+// so the socket is only ever touched by the loop. ReadFile or ReadConsoleW, not fgets: a thread
+// blocked in fgets holds the C runtime's lock on stdin, and exit() takes every stream's lock to
+// flush it, so the program could hang on its way out while nobody is typing.
 DWORD WINAPI read_input(void* parameter) {
     const HANDLE port = parameter;
-    const HANDLE input = GetStdHandle(STD_INPUT_HANDLE);
-    std::string line;
-    char chunk[4096];
-    for (;;) {
-        DWORD got = 0;
-        // 0 bytes: the file or pipe ended, or a console line began with Ctrl+Z. FALSE: the pipe's
-        // writer went away (ERROR_BROKEN_PIPE), or there is no input at all.
-        if (input == nullptr || input == INVALID_HANDLE_VALUE || !ReadFile(input, chunk, sizeof chunk, &got, nullptr) ||
-            got == 0)
-            break;
-        for (DWORD i = 0; i < got; ++i) {
-            if (chunk[i] != '\n') {
-                line.push_back(chunk[i]);
+    Input input;
+    std::string line, chunk;
+    while (input.read(chunk)) {
+        for (const char c : chunk) {
+            if (c != '\n') {
+                line.push_back(c);
                 if (line.size() < kMaxInputLineBytes)
                     continue;
             } else if (!line.empty() && line.back() == '\r') {
@@ -124,25 +191,6 @@ private:
     bool quit_ = false;
 };
 
-// The server's lines are UTF-8. The output code page belongs to the console, not to us: it is
-// given back on the way out, or the user's cmd window would keep ours.
-class Utf8ConsoleOutput {
-public:
-    Utf8ConsoleOutput() : previous_(GetConsoleOutputCP()) {
-        if (previous_ != 0)  // 0: no console (output piped from a detached process)
-            SetConsoleOutputCP(CP_UTF8);
-    }
-    ~Utf8ConsoleOutput() {
-        if (previous_ != 0)
-            SetConsoleOutputCP(previous_);
-    }
-    Utf8ConsoleOutput(const Utf8ConsoleOutput&) = delete;
-    Utf8ConsoleOutput& operator=(const Utf8ConsoleOutput&) = delete;
-
-private:
-    UINT previous_;
-};
-
 // ---- The interactive session ----------------------------------------------------------------------
 
 class Session {
@@ -155,6 +203,7 @@ private:
 
     int on_input(InputLine* posted);
     int on_io(const OVERLAPPED_ENTRY& entry);
+    int connect(bool retry);
     int on_connect_done(DWORD error);
     int server_closed(DWORD error);
 
@@ -162,6 +211,7 @@ private:
     Network net_;
     std::unique_ptr<Link> link_ = std::make_unique<Link>();  // never moved: the OS writes into it
     QuitDetector quit_;
+    Output output_;
     bool leaving_ = false;  // /quit sent or input ended: the server's close is what we wait for
 };
 
@@ -169,12 +219,8 @@ int Session::run() {
     if (!open_network(options_.host, options_.port, net_))
         return kExitCannotConnect;
     post_to_port_on_console_stop(net_.port);
-    Utf8ConsoleOutput utf8_output;
-    DWORD error = 0;
-    if (!start_connect(net_, *link_, 0, error)) {
-        std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options_.host, options_.port, error_text(error).c_str());
+    if (connect(false) != kGoOn)
         return kExitCannotConnect;
-    }
     OVERLAPPED_ENTRY entries[kCompletionBatch];
     for (;;) {
         const int count = dequeue(net_.port, entries, kCompletionBatch, INFINITE);
@@ -224,11 +270,8 @@ int Session::on_io(const OVERLAPPED_ENTRY& entry) {
     case OP_RECV:
         if (error != 0 || bytes == 0)
             return server_closed(error);
-        link_->reader.feed(link_->recv_buffer, bytes, [](std::string_view line) {
-            std::fwrite(line.data(), 1, line.size(), stdout);
-            std::fputc('\n', stdout);
-        });
-        std::fflush(stdout);
+        link_->reader.feed(link_->recv_buffer, bytes, [this](std::string_view line) { output_.line(line); });
+        output_.flush();
         return link_->post_recv(bytes, error) == Posted::Failed ? server_closed(error) : kGoOn;
     case OP_SEND:
         if (!on_sent(*link_, bytes, error))
@@ -240,12 +283,25 @@ int Session::on_io(const OVERLAPPED_ENTRY& entry) {
     return kGoOn;
 }
 
+// A connect posted to the next address of the server's (the first, unless `retry`).
+int Session::connect(bool retry) {
+    ConnectStep step = ConnectStep::Connect;
+    DWORD error = 0;
+    if (connect_link(net_, *link_, 0, nullptr, retry, step, error))
+        return kGoOn;
+    std::fprintf(stderr, "cannot connect to %s:%d: %s%s\n", options_.host, options_.port,
+                 step == ConnectStep::Bind ? "bind failed: " : "", error_text(error).c_str());
+    return kExitCannotConnect;
+}
+
 int Session::on_connect_done(DWORD error) {
+    if (error != 0 && may_retry(net_, *link_))
+        return connect(true);
     if (error != 0) {
         std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options_.host, options_.port, error_text(error).c_str());
         return kExitCannotConnect;
     }
-    on_connected(*link_);
+    on_connected(net_, *link_);
     DWORD bytes = 0;
     if (link_->post_recv(bytes, error) == Posted::Failed)
         return server_closed(error);
@@ -311,6 +367,7 @@ int parse_client_options(int argc, char** argv, bots::Options& options) {
         Option::Number("--depth", options.depth, 1, static_cast<int>(bots::kMaxOutstanding)),
         Option::Number("--reconnect", options.reconnect_s, 1, 86400),
         Option::Text("--mix", mix),
+        Option::Text("--source", options.source),
     };
     std::vector<const char*> positional;
     const int code = parse_options(argc, argv, table, kUsage, &positional);
@@ -332,6 +389,8 @@ int parse_client_options(int argc, char** argv, bots::Options& options) {
         return refuse_options("--depth is for --mix echo");
     if (options.bots == 0 && options.depth > 0)
         return refuse_options("--depth needs --bots");
+    if (options.bots == 0 && options.source)
+        return refuse_options("--source needs --bots");
     return kOptionsOk;
 }
 

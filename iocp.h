@@ -19,10 +19,13 @@
 #include "util.h"
 
 #include <cassert>
+#include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 // ---- One posted operation -------------------------------------------------------------------------
 //
@@ -88,17 +91,41 @@ inline const char* winsock_error_name(DWORD code) {
     }
 }
 
-// "10054 An existing connection was forcibly closed by the remote host."
+// ---- Text: UTF-8 in the program, UTF-16 at the Win32 boundary ----------------------------------
+
+inline std::string utf8_from_wide(const wchar_t* text, int length) {
+    if (length <= 0)
+        return {};
+    const int bytes = WideCharToMultiByte(CP_UTF8, 0, text, length, nullptr, 0, nullptr, nullptr);
+    std::string result(static_cast<std::size_t>(bytes > 0 ? bytes : 0), '\0');
+    if (bytes > 0)
+        WideCharToMultiByte(CP_UTF8, 0, text, length, &result[0], bytes, nullptr, nullptr);
+    return result;
+}
+
+inline std::wstring wide_from_utf8(const char* text, int length) {
+    if (length <= 0)
+        return {};
+    const int chars = MultiByteToWideChar(CP_UTF8, 0, text, length, nullptr, 0);
+    std::wstring result(static_cast<std::size_t>(chars > 0 ? chars : 0), L'\0');
+    if (chars > 0)
+        MultiByteToWideChar(CP_UTF8, 0, text, length, &result[0], chars);
+    return result;
+}
+
+// "10054 An existing connection was forcibly closed by the remote host." FormatMessageW, then
+// UTF-8: the A form answers in the ANSI code page, which turns a Korean or German system's text
+// into question marks or mojibake in a UTF-8 log.
 inline std::string error_text(DWORD code) {
-    char text[512];
-    DWORD length = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, code,
-                                  0, text, sizeof text, nullptr);
-    while (length > 0 && (text[length - 1] == '\r' || text[length - 1] == '\n' || text[length - 1] == ' '))
+    wchar_t text[512];
+    DWORD length = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, code,
+                                  0, text, static_cast<DWORD>(std::size(text)), nullptr);
+    while (length > 0 && (text[length - 1] == L'\r' || text[length - 1] == L'\n' || text[length - 1] == L' '))
         --length;
     std::string result = std::to_string(code);
     result += ' ';
     if (length > 0)
-        result.append(text, length);
+        result += utf8_from_wide(text, static_cast<int>(length));
     else
         result += winsock_error_name(code) ? winsock_error_name(code) : "(no description)";
     return result;
@@ -287,19 +314,43 @@ struct Link : Connection {
     Operation connect_op{};
     LinkState state = LinkState::Idle;
     bool shutdown_after_send = false;  // half-close once the queue is empty (end of input)
+    std::size_t server = 0;            // which of Network::servers this connect went to
+    std::size_t attempts = 0;          // server addresses tried by this connect
     proto::ServerLineReader reader;
 };
 
-// The completion port and where the server is.
-struct Network {
-    HANDLE port = nullptr;
-    LPFN_CONNECTEX connect_ex = nullptr;
-    SOCKADDR_STORAGE server{};
-    int server_length = 0;
-    bool skip_on_success = false;  // the socket provider allows skipping completions
+// SO_REUSE_UNICASTPORT (Windows 10 and later) and SOMAXCONN_HINT, where mingw's headers lack them.
+#ifndef SO_REUSE_UNICASTPORT
+#define SO_REUSE_UNICASTPORT 0x3007
+#endif
+#ifndef SOMAXCONN_HINT
+#define SOMAXCONN_HINT(b) (-(b))
+#endif
+
+// One address to connect to or from.
+struct Address {
+    SOCKADDR_STORAGE storage{};
+    int length = 0;
+    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+    int family() const { return storage.ss_family; }
 };
 
-// Resolves `host` and loads ConnectEx. False (with the reason printed) when it cannot.
+// The completion port, where the server is (every address its name resolves to, in the order
+// getaddrinfo gives them) and, optionally, the local addresses connections are made from.
+struct Network {
+    HANDLE port = nullptr;
+    LPFN_CONNECTEX connect_ex_v4 = nullptr;  // ConnectEx is looked up per address family
+    LPFN_CONNECTEX connect_ex_v6 = nullptr;
+    std::vector<Address> servers;
+    std::size_t preferred = 0;       // the server address the last connect reached: tried first
+    std::vector<Address> sources;    // empty: any local address
+    bool skip_on_success = false;    // the socket provider allows skipping completions
+
+    LPFN_CONNECTEX connect_ex(int family) const { return family == AF_INET6 ? connect_ex_v6 : connect_ex_v4; }
+};
+
+// Resolves `host` (every address, IPv4 and IPv6) and loads ConnectEx for each family found.
+// False (with the reason printed) when it cannot.
 inline bool open_network(const char* host, int port, Network& net) {
     net.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
     if (!net.port) {
@@ -316,42 +367,72 @@ inline bool open_network(const char* host, int port, Network& net) {
         std::fprintf(stderr, "cannot connect to %s:%d: %s\n", host, port, error_text(static_cast<DWORD>(rc)).c_str());
         return false;
     }
-    std::memcpy(&net.server, found->ai_addr, found->ai_addrlen);
-    net.server_length = static_cast<int>(found->ai_addrlen);
-    freeaddrinfo(found);
-
-    const SOCKET probe = open_overlapped_socket(net.server.ss_family);
-    if (probe == INVALID_SOCKET) {
-        log_error("WSASocket", static_cast<DWORD>(WSAGetLastError()));
-        return false;
+    for (const addrinfo* a = found; a; a = a->ai_next) {
+        if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof(SOCKADDR_STORAGE))
+            continue;
+        Address address;
+        std::memcpy(&address.storage, a->ai_addr, a->ai_addrlen);
+        address.length = static_cast<int>(a->ai_addrlen);
+        net.servers.push_back(address);
     }
-    const bool loaded = load_extension(probe, WSAID_CONNECTEX, net.connect_ex);
-    net.skip_on_success = provider_allows_skip_on_success(probe);
-    closesocket(probe);
-    return loaded;
+    freeaddrinfo(found);
+    for (const Address& server : net.servers) {
+        LPFN_CONNECTEX& connect_ex = server.family() == AF_INET6 ? net.connect_ex_v6 : net.connect_ex_v4;
+        if (connect_ex)
+            continue;
+        const SOCKET probe = open_overlapped_socket(server.family());
+        if (probe == INVALID_SOCKET) {
+            log_error("WSASocket", static_cast<DWORD>(WSAGetLastError()));
+            return false;
+        }
+        const bool loaded = load_extension(probe, WSAID_CONNECTEX, connect_ex);
+        net.skip_on_success = provider_allows_skip_on_success(probe);
+        closesocket(probe);
+        if (!loaded)
+            return false;
+    }
+    return !net.servers.empty();
 }
 
-// Posts a ConnectEx on a fresh socket (ConnectEx needs a bound one) whose completion key is `key`.
-// False when the connect could not even be posted.
-inline bool start_connect(Network& net, Link& link, ULONG_PTR key, DWORD& error) {
-    link.socket = open_overlapped_socket(net.server.ss_family);
+// Why a connect could not be posted: the local bind (no port or address to be had) or the rest.
+enum class ConnectStep : std::uint8_t { Socket, Bind, Connect };
+
+// Posts a ConnectEx to server address `server` on a fresh socket whose completion key is `key`,
+// bound first (ConnectEx needs a bound socket) to `source` (nullptr: any address). Windows
+// reserves an ephemeral port at that bind; SO_REUSE_UNICASTPORT defers the choice to the connect
+// and lets connections to different servers share a port (ignored where unknown). False when
+// the connect could not even be posted: `step` and `error` say where and why.
+inline bool start_connect(Network& net, Link& link, ULONG_PTR key, std::size_t server, const Address* source,
+                          ConnectStep& step, DWORD& error) {
+    const Address& to = net.servers[server];
+    step = ConnectStep::Socket;
+    link.socket = open_overlapped_socket(to.family());
     if (link.socket == INVALID_SOCKET) {
         error = static_cast<DWORD>(WSAGetLastError());
         return false;
     }
-    SOCKADDR_STORAGE local{};
-    local.ss_family = net.server.ss_family;
-    const int local_length = static_cast<int>(local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-    if (bind(link.socket, reinterpret_cast<sockaddr*>(&local), local_length) == SOCKET_ERROR ||
-        !CreateIoCompletionPort(reinterpret_cast<HANDLE>(link.socket), net.port, key, 0)) {
+    link.server = server;
+    DWORD reuse = 1;
+    setsockopt(link.socket, SOL_SOCKET, SO_REUSE_UNICASTPORT, reinterpret_cast<const char*>(&reuse), sizeof reuse);
+    Address any;
+    any.storage.ss_family = static_cast<ADDRESS_FAMILY>(to.family());
+    any.length = static_cast<int>(to.family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    const Address& from = source ? *source : any;
+    step = ConnectStep::Bind;
+    if (bind(link.socket, from.get(), from.length) == SOCKET_ERROR) {
         error = static_cast<DWORD>(WSAGetLastError());
+        close_socket(link.socket, Close::Abortive);
+        return false;
+    }
+    step = ConnectStep::Connect;
+    if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(link.socket), net.port, key, 0)) {
+        error = GetLastError();
         close_socket(link.socket, Close::Abortive);
         return false;
     }
     link.begin(link.connect_op, OP_CONNECT);
     link.state = LinkState::Connecting;
-    if (!net.connect_ex(link.socket, reinterpret_cast<sockaddr*>(&net.server), net.server_length, nullptr, 0,
-                        nullptr, &link.connect_op.overlapped)) {
+    if (!net.connect_ex(to.family())(link.socket, to.get(), to.length, nullptr, 0, nullptr, &link.connect_op.overlapped)) {
         error = static_cast<DWORD>(WSAGetLastError());
         if (error != ERROR_IO_PENDING) {
             link.completed(link.connect_op);  // an immediate failure queues no completion
@@ -363,8 +444,10 @@ inline bool start_connect(Network& net, Link& link, ULONG_PTR key, DWORD& error)
     return true;
 }
 
-// The connect finished well: the socket becomes a normal connected socket.
-inline void on_connected(Link& link) {
+// The connect finished well: the socket becomes a normal connected socket, and its server
+// address is the one the next connects try first.
+inline void on_connected(Network& net, Link& link) {
+    net.preferred = link.server;
     setsockopt(link.socket, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
     set_no_delay(link.socket);
     link.state = LinkState::Open;
@@ -416,6 +499,31 @@ inline void close_link(Link& link) {
     link.state = LinkState::Closed;
 }
 
+// Starts a connect to the server: first to the address that worked last, and after a failed one
+// (`retry`: its completion is back, nothing is pending) to the next, every address once. A name
+// like `localhost` resolves to ::1 first on Windows; a server listening on 0.0.0.0 refuses that,
+// and 127.0.0.1 is what works. False when no address is left: `step` and `error` say why the
+// last could not be posted (when one could, its completion reports its failure instead).
+inline bool connect_link(Network& net, Link& link, ULONG_PTR key, const Address* source, bool retry,
+                         ConnectStep& step, DWORD& error) {
+    std::size_t server = net.preferred;
+    if (retry) {
+        close_link(link);
+        server = link.server + 1;
+    } else {
+        link.attempts = 0;
+    }
+    for (; link.attempts < net.servers.size(); ++server) {
+        ++link.attempts;
+        if (start_connect(net, link, key, server % net.servers.size(), source, step, error))
+            return true;
+    }
+    return false;
+}
+
+// More addresses to try after this connect failed.
+inline bool may_retry(const Network& net, const Link& link) { return link.attempts < net.servers.size(); }
+
 // ---- Addresses ------------------------------------------------------------------------------------
 
 // Parses "127.0.0.1" or "::1" with a port into `address`. False when the text is no address.
@@ -438,12 +546,20 @@ inline bool parse_address(const char* text, int port, SOCKADDR_STORAGE& address,
     return false;
 }
 
-// "127.0.0.1:50123" or "[::1]:50123"
+// "127.0.0.1:50123" or "[::1]:50123". An IPv4 peer of a dual-stack socket comes as
+// ::ffff:a.b.c.d; it is shown as the IPv4 address it is.
 inline std::string format_address(const sockaddr* address) {
     char host[INET6_ADDRSTRLEN] = "?";
     char text[INET6_ADDRSTRLEN + 16];
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    if (address->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+        sockaddr_in v4{};
+        v4.sin_family = AF_INET;
+        v4.sin_port = v6->sin6_port;
+        std::memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], sizeof v4.sin_addr);
+        return format_address(reinterpret_cast<const sockaddr*>(&v4));
+    }
     if (address->sa_family == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
         inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
         std::snprintf(text, sizeof text, "[%s]:%u", host, ntohs(v6->sin6_port));
     } else {

@@ -35,6 +35,8 @@ constexpr std::uint64_t kShutdownFlushMs = 2000;  // how long clients get to tak
 constexpr std::uint64_t kShutdownDrainMs = 5000;  // then how long closed sockets get to report back
 // AcceptEx writes each address with 16 bytes of its own beside it.
 constexpr DWORD kAcceptAddressBytes = sizeof(SOCKADDR_STORAGE) + 16;
+// Connects the OS may queue before they are accepted (README: "Accept bursts").
+constexpr int kListenBacklog = 4096;
 constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 // The OS's own send buffer per client. Left to itself it grows to a few MiB per socket, hiding a
 // client that stops reading behind that much kernel memory before the send limit ever sees it.
@@ -271,6 +273,11 @@ bool Server::listen_on_port() {
         return false;
     }
     ++counters_.sockets;
+    // An IPv6 socket is IPv6-only on Windows unless told otherwise: `--bind ::` serves IPv4 too.
+    if (listen_family_ == AF_INET6) {
+        DWORD v6_only = 0;
+        setsockopt(listener_, IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<const char*>(&v6_only), sizeof v6_only);
+    }
     // No other process may bind this port while we hold it (no SO_REUSEADDR port stealing).
     BOOL exclusive = TRUE;
     setsockopt(listener_, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&exclusive),
@@ -281,8 +288,9 @@ bool Server::listen_on_port() {
                      options_.port, error_text(error).c_str());
         return false;
     }
-    // SOMAXCONN, not 5: a burst of connects must queue, not be refused or left half-open.
-    if (listen(listener_, SOMAXCONN) == SOCKET_ERROR) {
+    // A burst of connects must queue, not be refused. listen(SOMAXCONN) gives a backlog of about
+    // 200 on Windows, which answers the SYNs past it with a reset; SOMAXCONN_HINT asks for more.
+    if (listen(listener_, SOMAXCONN_HINT(kListenBacklog)) == SOCKET_ERROR) {
         log_error("listen", static_cast<DWORD>(WSAGetLastError()));
         return false;
     }
@@ -657,8 +665,11 @@ void Server::dispatch(const OVERLAPPED_ENTRY& entry) {
     switch (op.type) {
     case OP_ACCEPT: {
         // Accepts complete with the listener's key: the OVERLAPPED says which accept this was.
+        // After the shutdown has closed the listener, there is no socket to ask for the status
+        // (WSAGetOverlappedResult needs the one the operation was started on): it was cancelled.
         PendingAccept& accept = *CONTAINING_RECORD(&op, PendingAccept, op);
-        on_accept_done(accept, completion_error(listener_, entry.lpOverlapped));
+        on_accept_done(accept, listener_ == INVALID_SOCKET ? static_cast<DWORD>(WSA_OPERATION_ABORTED)
+                                                           : completion_error(listener_, entry.lpOverlapped));
         break;
     }
     case OP_RECV:

@@ -32,7 +32,11 @@ need clang-tools-14 has clang-query-14
 need libc++-14-dev test -f /usr/lib/llvm-14/include/c++/v1/vector   # its standard headers
 need python3-pytest /usr/bin/python3 -c "import pytest"
 need python3-pexpect /usr/bin/python3 -c "import pexpect"
+need python3-pyte /usr/bin/python3 -c "import pyte"                # terminal screens, rendered
+need util-linux has unshare                                    # a hosts file of its own for one test
 need inetutils-telnet has telnet                              # the real-telnet e2e tests
+need nodejs has node                                          # the workflow linters (from npm)
+need npm has npm
 need libasio-dev test -f /usr/include/asio.hpp                # the Asio benchmark peer (built by make test)
 if [ "${1:-}" = bench ]; then                                 # make bench only
     need gnuplot-nox has gnuplot                              # the chart
