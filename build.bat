@@ -12,8 +12,9 @@ rem Started by a double-click, Explorer runs cmd /c ""C:\path\build.bat" ": the 
 rem soon as the batch ends, so it waits for a key first. Typed at a prompt, the command line of
 rem cmd does not name this file, and there is no pause.
 set PAUSE_AT_END=
-set "WITHOUT_ME=!CMDCMDLINE:%~f0=!"
-if not "!WITHOUT_ME!"=="!CMDCMDLINE!" set PAUSE_AT_END=1
+set "COMMAND_LINE=!CMDCMDLINE!"
+if defined COMMAND_LINE set "WITHOUT_ME=!COMMAND_LINE:%~f0=!"
+if defined COMMAND_LINE if not "!WITHOUT_ME!"=="!COMMAND_LINE!" set PAUSE_AT_END=1
 
 set WARNINGS=/W4
 if /i "%~1"=="strict" set WARNINGS=/W4 /WX
