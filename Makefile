@@ -15,8 +15,8 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-SOURCES  := server.cpp client.cpp bots.cpp protocol.h chat.h bots.h util.h iocp.h
-HEADERS  := protocol.h chat.h bots.h util.h iocp.h
+SOURCES  := server.cpp client.cpp bots.cpp protocol.h terminal.h chat.h bots.h util.h iocp.h
+HEADERS  := protocol.h terminal.h chat.h bots.h util.h iocp.h
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
@@ -40,7 +40,7 @@ $(BUILD)/client.exe: client.cpp bots.cpp $(HEADERS) | deps
 	$(WINCXX) $(WINFLAGS) client.cpp bots.cpp -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
 # The Windows-free layers compile natively, with no Windows header.
-WINDOWS_FREE := protocol.h chat.h bots.h util.h
+WINDOWS_FREE := protocol.h terminal.h chat.h bots.h util.h
 $(BUILD)/protocol-native.ok: $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
 	for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only - || exit 1; done
@@ -109,7 +109,7 @@ fuzz-smoke:
 	@echo "fuzz-smoke: no tests/fuzz/fuzz_protocol.cpp yet, skipped"
 endif
 
-$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h | deps
+$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h terminal.h util.h | deps
 	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@

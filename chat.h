@@ -28,6 +28,7 @@ public:
     virtual void send(MemberId to, std::string_view line) = 0;
     virtual void broadcast(std::string_view line, MemberId except) = 0;  // every member, in members() order
     virtual std::string stats_text() = 0;  // the counters after "STATS "
+    virtual void set_encoding(MemberId member, proto::Encoding encoding) = 0;  // its text from now on
 
 protected:
     ~Transport() = default;
@@ -71,6 +72,7 @@ private:
     void move(MemberId id, std::string_view direction);
     void show_board(MemberId id);
     void help(MemberId id);
+    void encoding(MemberId id, std::string_view name);
     static std::string key_of(std::string_view nick);
 
     Transport& transport_;
@@ -157,6 +159,7 @@ inline After Room::on_line(MemberId id, std::string_view line) {
         transport_.send(id, text_);
         break;
     case proto::CommandKind::Stats: transport_.send(id, "STATS " + transport_.stats_text()); break;
+    case proto::CommandKind::Encoding: encoding(id, command.argument); break;
     case proto::CommandKind::Help: help(id); break;
     case proto::CommandKind::Quit:
         transport_.send(id, "* bye");
@@ -275,6 +278,20 @@ inline void Room::show_board(MemberId id) {
     for (int x = 0; x < n; ++x)
         text_ += " " + std::to_string(x);
     transport_.send(id, text_);
+}
+
+inline void Room::encoding(MemberId id, std::string_view name) {
+    proto::Encoding encoding{};
+    if (proto::equals_ignoring_case(name, "utf8"))
+        encoding = proto::Encoding::Utf8;
+    else if (proto::equals_ignoring_case(name, "cp949"))
+        encoding = proto::Encoding::Cp949;
+    else {
+        transport_.send(id, "ERR usage: /encoding utf8|cp949");
+        return;
+    }
+    transport_.set_encoding(id, encoding);
+    transport_.send(id, "* encoding " + std::string(encoding == proto::Encoding::Utf8 ? "utf8" : "cp949"));
 }
 
 inline void Room::help(MemberId id) {

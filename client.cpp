@@ -8,6 +8,7 @@
 #include "bots.h"
 #include "iocp.h"
 #include "protocol.h"
+#include "terminal.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -170,24 +171,26 @@ DWORD WINAPI read_input(void* parameter) {
     return 0;
 }
 
-// Whether the user has asked to leave. What we send goes through the same framer and parser as
-// on the server, so "/QUIT", "  /quit" and "/quit now" count exactly when the server sees a quit.
+// Whether the user has asked to leave. What we send goes through the same terminal layer and
+// parser as on the server, so "/QUIT", "  /quit" and "/quit now" count exactly when the server
+// sees a quit.
 class QuitDetector {
 public:
     // `wire` is what is about to be sent, line end included. True once a /quit went by.
     bool saw_quit(const std::string& wire) {
-        framer_.feed(wire.data(), wire.size(), *this);
+        terminal_.feed(wire.data(), wire.size(), *this);
         return quit_;
     }
-    // The framer's sink.
+    // The terminal layer's sink.
     bool on_line(std::string_view line) {
         quit_ = quit_ || proto::parse_command(line).kind == proto::CommandKind::Quit;
         return true;
     }
     bool on_line_too_long() { return true; }
+    void reply(std::string_view) {}  // what the server would answer a telnet client: not ours to send
 
 private:
-    proto::LineFramer framer_;
+    term::Terminal terminal_;
     bool quit_ = false;
 };
 

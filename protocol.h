@@ -1,7 +1,9 @@
-// protocol.h - the chat-and-board wire protocol, shared by server.cpp and client.cpp.
+// protocol.h - the chat-and-board wire protocol, shared by server.cpp and client.cpp: its limits,
+// the command table and parser, and the server's lines on the wire. How a client's bytes become
+// lines (telnet, terminals, encodings) is terminal.h.
 //
-// Includes no Windows header on purpose: the framer and the parser are plain C++17, so they are
-// unit-tested and fuzzed natively on Linux. Every limit of the protocol is a named constant here.
+// Includes no Windows header on purpose: it is plain C++17, unit-tested and fuzzed natively on
+// Linux. Every limit of the protocol is a named constant here.
 #pragma once
 
 #include "util.h"
@@ -22,7 +24,6 @@ constexpr int kDefaultSendLimit = 256 * 1024;  // unsent bytes per client before
 
 constexpr std::size_t kMaxLineBytes = 512;     // a line, counted as typed and edited
 constexpr std::size_t kMaxNickBytes = 16;
-constexpr std::size_t kMaxSubnegotiationBytes = 256;  // an IAC SB ... longer than this is abandoned
 constexpr std::size_t kMaxServerLineBytes = 8192;     // what client.exe accepts as one server line
 constexpr int kBoardSize = 8;
 constexpr int kWhoMaxNames = 50;
@@ -39,164 +40,24 @@ static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));
 
 namespace telnet {
 constexpr unsigned char SE = 240;    // end of subnegotiation
+constexpr unsigned char NOP = 241;
 constexpr unsigned char EC = 247;    // erase character
 constexpr unsigned char EL = 248;    // erase line
 constexpr unsigned char SB = 250;    // start of subnegotiation
 constexpr unsigned char WILL = 251;  // WILL, WONT, DO, DONT: 251..254, each followed by an option
+constexpr unsigned char WONT = 252;
+constexpr unsigned char DO = 253;
 constexpr unsigned char DONT = 254;
 constexpr unsigned char IAC = 255;
 }  // namespace telnet
 
-// ---- Client-to-server line framer ------------------------------------------------------------
-//
-// Fed arbitrary chunks (one byte at a time or many lines at once); produces finished lines.
-// Works in place in a fixed buffer: no allocation, and its state is bounded whatever it is fed.
-//
-//   sink.on_line(std::string_view line)  -> bool   a trimmed, non-empty line; false stops feeding
-//   sink.on_line_too_long()              -> bool   once per line that passed kMaxLineBytes
-//
-// The view passed to on_line is valid only during the call.
-class LineFramer {
-public:
-    // Returns false when the sink asked to stop (the rest of the chunk is not consumed).
-    template <typename Sink>
-    bool feed(const char* data, std::size_t size, Sink& sink);
-
-    std::size_t pending_bytes() const { return length_; }
-
-private:
-    enum class Telnet : std::uint8_t { Data, Iac, Option, Sub, SubIac };
-
-    template <typename Sink>
-    bool end_line(Sink& sink);
-    template <typename Sink>
-    bool append(unsigned char byte, Sink& sink);
-    void erase_character();
-
-    char line_[kMaxLineBytes];
-    std::size_t length_ = 0;
-    std::size_t subnegotiation_bytes_ = 0;
-    Telnet telnet_ = Telnet::Data;
-    bool overflowed_ = false;  // this line passed the limit: discard up to its end
-    bool after_cr_ = false;    // a CR ended the last line: a following LF or NUL belongs to it
-};
-
-template <typename Sink>
-bool LineFramer::feed(const char* data, std::size_t size, Sink& sink) {
-    using namespace telnet;
-    for (std::size_t i = 0; i < size; ++i) {
-        const unsigned char byte = static_cast<unsigned char>(data[i]);
-
-        switch (telnet_) {
-        case Telnet::Data:
-            break;
-        case Telnet::Iac:
-            telnet_ = Telnet::Data;
-            if (byte == IAC) {  // IAC IAC is a literal 0xFF
-                after_cr_ = false;
-                if (!append(byte, sink))
-                    return false;
-            } else if (byte == SB) {
-                telnet_ = Telnet::Sub;
-                subnegotiation_bytes_ = 0;
-            } else if (byte >= WILL) {
-                telnet_ = Telnet::Option;
-            } else if (byte == EC) {
-                erase_character();
-            } else if (byte == EL) {
-                length_ = 0;
-            }
-            continue;  // any other command (NOP, GA, AYT, ...) is dropped
-        case Telnet::Option:
-            telnet_ = Telnet::Data;  // the option byte of WILL/WONT/DO/DONT
-            continue;
-        case Telnet::SubIac:  // the byte after an IAC is never the one that abandons: IAC SE always ends it
-            telnet_ = byte == SE ? Telnet::Data : Telnet::Sub;
-            continue;
-        case Telnet::Sub:
-            // Bounded: a subnegotiation that never ends is abandoned, not buffered.
-            if (++subnegotiation_bytes_ > kMaxSubnegotiationBytes) {
-                telnet_ = Telnet::Data;
-                break;
-            }
-            if (byte == IAC)
-                telnet_ = Telnet::SubIac;
-            continue;
-        }
-
-        if (byte == IAC) {
-            telnet_ = Telnet::Iac;
-            continue;
-        }
-        if ((byte == '\n' || byte == '\0') && after_cr_) {  // CR LF and CR NUL end one line
-            after_cr_ = false;
-            continue;
-        }
-        after_cr_ = false;
-        if (byte == '\n' || byte == '\r') {
-            after_cr_ = byte == '\r';
-            if (!end_line(sink))
-                return false;
-        } else if (byte == '\b' || byte == 0x7F) {
-            erase_character();
-        } else if (byte == '\t' || byte >= 0x20) {
-            if (!append(byte == '\t' ? static_cast<unsigned char>(' ') : byte, sink))
-                return false;
-        }
-        // every other control byte, ESC included, is dropped: nobody can move another's cursor
-    }
-    return true;
-}
-
-template <typename Sink>
-bool LineFramer::end_line(Sink& sink) {
-    const bool overflowed = overflowed_;
-    std::size_t begin = 0, end = length_;
-    length_ = 0;
-    overflowed_ = false;
-    if (overflowed)
-        return true;  // its one error was reported when it overflowed
-    while (begin < end && line_[begin] == ' ')
-        ++begin;
-    while (end > begin && line_[end - 1] == ' ')
-        --end;
-    if (begin == end)
-        return true;  // empty lines are ignored
-    return sink.on_line(std::string_view(line_ + begin, end - begin));
-}
-
-// The byte that would pass the limit reports the line's one error; the rest of it is discarded.
-template <typename Sink>
-bool LineFramer::append(unsigned char byte, Sink& sink) {
-    if (overflowed_)
-        return true;
-    if (length_ == kMaxLineBytes) {
-        overflowed_ = true;
-        length_ = 0;
-        return sink.on_line_too_long();
-    }
-    line_[length_++] = static_cast<char>(byte);
-    return true;
-}
-
-// Erases a whole UTF-8 character: its continuation bytes (10xxxxxx), then its lead byte.
-inline void LineFramer::erase_character() {
-    if (overflowed_)
-        return;
-    constexpr int kMaxContinuationBytes = 3;
-    int continuation = 0;
-    while (length_ > 0 && continuation < kMaxContinuationBytes &&
-           (static_cast<unsigned char>(line_[length_ - 1]) & 0xC0) == 0x80) {
-        --length_;
-        ++continuation;
-    }
-    if (length_ > 0)
-        --length_;
-}
+// A connection's text: UTF-8, or CP949 (the Korean Windows console). Inside the server all text
+// is UTF-8; a CP949 connection's is converted at its edge.
+enum class Encoding : std::uint8_t { Utf8, Cp949 };
 
 // ---- Commands ----------------------------------------------------------------------------------
 
-enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Ping, Stats, Help, Quit, Unknown };
+enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Ping, Stats, Encoding, Help, Quit, Unknown };
 
 struct Command {
     CommandKind kind;
@@ -232,6 +93,7 @@ constexpr CommandInfo kCommands[] = {
     {"/board", CommandKind::Board, "/board", "show the board"},
     {"/ping", CommandKind::Ping, "/ping TOKEN", "the server answers PONG TOKEN"},
     {"/stats", CommandKind::Stats, "/stats", "server counters"},
+    {"/encoding", CommandKind::Encoding, "/encoding NAME", "utf8, or cp949 (the Korean Windows console)"},
     {"/help", CommandKind::Help, "/help", "this list"},
     {"/quit", CommandKind::Quit, "/quit", "leave"},
 };

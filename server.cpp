@@ -12,6 +12,7 @@
 #include "chat.h"
 #include "iocp.h"
 #include "protocol.h"
+#include "terminal.h"
 
 #include <psapi.h>
 
@@ -110,7 +111,7 @@ struct Client : Connection {
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
     std::string drop_reason;      // Dropping: what the log will say
     std::uint32_t next_free = kNoSlot;
-    proto::LineFramer framer;
+    term::Terminal terminal;  // its bytes to lines; its telnet, echo and encoding
     char peer[INET6_ADDRSTRLEN + 16] = {};
 
     bool is_live() const { return state == SlotState::Open || state == SlotState::Draining; }
@@ -156,6 +157,7 @@ public:
     void send(chat::MemberId to, std::string_view line) override;
     void broadcast(std::string_view line, chat::MemberId except) override;
     std::string stats_text() override;
+    void set_encoding(chat::MemberId member, proto::Encoding encoding) override;
 
 private:
     // setup
@@ -172,6 +174,8 @@ private:
     bool on_recv_done(Client& client, DWORD bytes, DWORD error);
     bool on_line(Client& client, std::string_view line);
     // send
+    void queue_line(Client& client, const std::string& wire);
+    void redraw_inputs();
     void queue_bytes(Client& client, const char* data, std::size_t size);
     void flush_sends();
     void post_send(Client& client);
@@ -212,8 +216,11 @@ private:
     SlotQueue to_flush_;  // clients with bytes queued and no send in flight
     SlotQueue to_read_;   // clients whose next receive waits for the end of a turn
     SlotQueue to_drop_;   // clients whose abortive close is scheduled
+    SlotQueue to_redraw_;  // terminals whose half-typed line is off the screen until the turn ends
 
+    Cp949Codec cp949_;   // the terminals' conversion for CP949 connections
     std::string wire_;  // scratch: one message encoded for the wire
+    std::string cp949_wire_;  // scratch: the same message for CP949 connections
     Counters counters_;
     std::uint64_t started_ms_ = 0;
     std::uint64_t next_stats_ms_ = 0;
@@ -245,6 +252,7 @@ bool Server::start() {
     to_flush_.reserve(slots);
     to_read_.reserve(slots);
     to_drop_.reserve(slots);
+    to_redraw_.reserve(slots);
     accepts_ = std::make_unique<PendingAccept[]>(static_cast<std::size_t>(options_.accepts));
 
     if (!listen_on_port())
@@ -389,6 +397,7 @@ void Server::admit(SOCKET socket, const char* peer) {
     client.socket = socket;
     std::snprintf(client.peer, sizeof client.peer, "%s", peer);
     client.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
+    client.terminal = term::Terminal(&cp949_);
     set_no_delay(socket);
     setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
@@ -477,8 +486,9 @@ bool Server::on_recv_done(Client& client, DWORD bytes, DWORD error) {
             server.send(server.slot_of(client), proto::kErrLineTooLong);
             return client.state == SlotState::Open;
         }
+        void reply(std::string_view bytes) { server.queue_bytes(client, bytes.data(), bytes.size()); }
     } sink{*this, client};
-    return client.framer.feed(client.recv_buffer, bytes, sink);  // false: it quit or is being dropped
+    return client.terminal.feed(client.recv_buffer, bytes, sink);  // false: it quit or is being dropped
 }
 
 // Returns false when the client is leaving: the rest of its input is not read.
@@ -492,22 +502,55 @@ bool Server::on_line(Client& client, std::string_view line) {
 // ---- Send ---------------------------------------------------------------------------------------
 
 void Server::send(chat::MemberId to, std::string_view line) {
+    Client& client = clients_[to];
     wire_.clear();
-    proto::append_wire_line(wire_, line);
+    proto::append_wire_line(wire_, client.terminal.encoding() == proto::Encoding::Utf8 ? line
+                                                                                      : client.terminal.to_client(line));
     ++counters_.lines_out;
-    queue_bytes(clients_[to], wire_.data(), wire_.size());
+    queue_line(client, wire_);
 }
 
-// The line is encoded once; each member gets a copy of the bytes in its own queue.
+// The line is encoded once for each encoding in use; each member gets a copy of the bytes in its
+// own queue.
 void Server::broadcast(std::string_view line, chat::MemberId except) {
     wire_.clear();
     proto::append_wire_line(wire_, line);
+    cp949_wire_.clear();
     for (chat::MemberId member : room_.members()) {
         if (member == except)
             continue;
+        Client& client = clients_[member];
+        if (client.terminal.encoding() == proto::Encoding::Cp949 && cp949_wire_.empty())
+            proto::append_wire_line(cp949_wire_, client.terminal.to_client(line));
         ++counters_.lines_out;
-        queue_bytes(clients_[member], wire_.data(), wire_.size());
+        queue_line(client, client.terminal.encoding() == proto::Encoding::Utf8 ? wire_ : cp949_wire_);
     }
+}
+
+// A line for a client whose terminal the server echoes to goes above the line it is typing: the
+// first line of a turn takes that off the screen, and it is drawn again once the turn's lines are
+// queued (redraw_inputs), so many lines cost one erase and one redraw.
+void Server::queue_line(Client& client, const std::string& wire) {
+    if (client.terminal.echoing() && !client.terminal.input_hidden()) {
+        const std::string erase = client.terminal.hide_input();
+        if (!erase.empty()) {
+            queue_bytes(client, erase.data(), erase.size());
+            to_redraw_.push(slot_of(client));
+        }
+    }
+    queue_bytes(client, wire.data(), wire.size());
+}
+
+void Server::redraw_inputs() {
+    while (!to_redraw_.empty()) {
+        Client& client = clients_[to_redraw_.pop()];
+        const std::string input = client.terminal.show_input();
+        queue_bytes(client, input.data(), input.size());
+    }
+}
+
+void Server::set_encoding(chat::MemberId member, proto::Encoding encoding) {
+    clients_[member].terminal.set_encoding(encoding);
 }
 
 // Queues bytes for a client; the send itself starts at the end of the loop turn, so everything
@@ -642,7 +685,7 @@ void Server::release_slot(Client& client) {
     client.state = SlotState::Free;
     client.reading_paused = false;
     client.drop_reason.clear();
-    client.framer = proto::LineFramer{};
+    client.terminal = term::Terminal();
     client.next_free = free_head_;
     free_head_ = slot_of(client);
     --slots_in_use_;
@@ -767,8 +810,10 @@ int Server::run() {
             dispatch(entries[i]);
             close_dropped();
         }
+        redraw_inputs();
         flush_sends();
         read_deferred();
+        redraw_inputs();
         flush_sends();
         close_dropped();  // a receive or send that failed at once
         const std::uint64_t now = now_ms();

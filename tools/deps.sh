@@ -33,6 +33,7 @@ need libc++-14-dev test -f /usr/lib/llvm-14/include/c++/v1/vector   # its standa
 need python3-pytest /usr/bin/python3 -c "import pytest"
 need python3-pexpect /usr/bin/python3 -c "import pexpect"
 need python3-pyte /usr/bin/python3 -c "import pyte"                # terminal screens, rendered
+need putty-tools has plink                                    # PuTTY's telnet, for the terminal tests
 need util-linux has unshare                                    # a hosts file of its own for one test
 need inetutils-telnet has telnet                              # the real-telnet e2e tests
 need nodejs has node                                          # the workflow linters (from npm)

@@ -1,14 +1,18 @@
-// libFuzzer target over protocol.h: the line framer fed in chunks whose sizes the input chooses,
-// checked against whole-stream and byte-at-a-time feeding and against a plain reference model of
-// PRODUCT.md's framing rules; the command parser; and the server's line encoding read back by
-// client.exe's reader. A broken invariant calls std::abort(), which libFuzzer reports with the input.
+// libFuzzer target over terminal.h and protocol.h: the terminal layer fed in chunks whose sizes the
+// input chooses, checked against whole-stream and byte-at-a-time feeding and against a plain
+// reference model of PRODUCT.md's framing rules; its replies (negotiation, echo) checked for
+// form, for bounds and for silence towards clients that never send a telnet command; the
+// CP949 detection; the command parser; and the server's line encoding read back by client.exe's
+// reader. A broken invariant calls std::abort(), which libFuzzer reports with the input.
 //
 // Input layout: byte 0 is a header h. The last (h & 15) bytes are chunk sizes (each 1 + byte, used in
 // turn; none means one byte at a time); the bytes between are the stream. A sink that stops says
 // so at its event number 1 + (h >> 4).
 #include "protocol.h"
+#include "terminal.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -17,10 +21,13 @@
 
 namespace {
 
-void require(bool condition) {
-    if (!condition)
+void require_at(bool condition, int line) {
+    if (!condition) {
+        std::fprintf(stderr, "invariant broken at fuzz_protocol.cpp:%d\n", line);
         std::abort();
+    }
 }
+#define require(condition) require_at((condition), __LINE__)
 
 const std::string kTooLong = "\n";  // an on_line_too_long among the lines: never a real line
 
@@ -37,29 +44,67 @@ struct Collector {
         events.push_back(kTooLong);
         return events.size() < stop_after;
     }
+    std::string replies;
+    void reply(std::string_view bytes) { replies.append(bytes.data(), bytes.size()); }
 };
 
+// Any CP949 pair becomes U+AC00; UTF-8 towards CP949 becomes "?" a byte: enough to exercise the
+// switch and the conversions without a code page table.
+struct FakeCodec final : term::Codec {
+    std::string cp949_to_utf8(std::string_view) const override { return "\xea\xb0\x80"; }
+    std::string utf8_to_cp949(std::string_view utf8) const override { return std::string(utf8.size(), '?'); }
+};
+const FakeCodec kCodec;
+
 // ---- Reference model of the client-to-server framing, written from the spec ---------------------
-// Index-based and unbounded (std::string), unlike the framer's byte-at-a-time state machine. Where the
-// spec leaves a choice it follows protocol.h's documented one: a subnegotiation is abandoned once
-// kMaxSubnegotiationBytes of it (not counting the byte after an IAC) have gone by, and the byte that
-// passes the bound is data; telnet commands between CR and LF/NUL keep them one line end.
+// Index-based and unbounded (std::string), unlike the terminal's byte-at-a-time state machine. A
+// subnegotiation is skipped to its IAC SE however long; ESC [ ... final and ESC O x are consumed
+// (an ESC [ of more than kMaxEscapeBytes parameter bytes is given up, the byte that passes it is
+// data); Ctrl+U and Ctrl+W edit only while the server echoes (the peer said DO ECHO, not DONT);
+// telnet commands between CR and LF/NUL keep them one line end. No codec: bytes that are no
+// UTF-8 pass unchanged.
 Events reference_frame(std::string_view in) {
     Events events;
     std::string line;
     bool discarding = false;  // this line passed the limit
     bool after_cr = false;
+    bool echoing = false;
+    enum { None, Esc, Csi, Ss3 } escape = None;
+    std::size_t escape_bytes = 0;
 
     auto erase_character = [&] {
+        if (!discarding && !line.empty())
+            line.resize(term::last_character_start(line));
+    };
+    auto text = [&](unsigned char byte) {
         if (discarding)
             return;
-        int continuation = 0;
-        while (!line.empty() && continuation < 3 && (static_cast<unsigned char>(line.back()) & 0xC0) == 0x80) {
-            line.pop_back();
-            ++continuation;
+        if (line.size() == proto::kMaxLineBytes) {
+            events.push_back(kTooLong);
+            discarding = true;
+            line.clear();
+            return;
         }
-        if (!line.empty())
-            line.pop_back();
+        line.push_back(static_cast<char>(byte));
+    };
+    auto in_escape = [&](unsigned char byte) {
+        if (escape == Esc) {
+            escape = byte == '[' ? Csi : byte == 'O' ? Ss3 : None;
+            escape_bytes = 0;
+            return escape != None;
+        }
+        if (escape == Ss3) {
+            escape = None;
+            return byte >= 0x20 && byte < 0x7F;
+        }
+        if (byte >= 0x40 && byte <= 0x7E) {
+            escape = None;
+            return true;
+        }
+        if (byte >= 0x20 && byte <= 0x3F && ++escape_bytes <= term::kMaxEscapeBytes)
+            return true;
+        escape = None;
+        return false;
     };
     auto data = [&](unsigned char byte) {
         if ((byte == '\n' || byte == '\0') && after_cr) {
@@ -68,6 +113,7 @@ Events reference_frame(std::string_view in) {
         }
         after_cr = byte == '\r';
         if (byte == '\n' || byte == '\r') {
+            escape = None;
             if (!discarding) {
                 const std::size_t begin = line.find_first_not_of(' ');
                 if (begin != std::string::npos)
@@ -75,18 +121,25 @@ Events reference_frame(std::string_view in) {
             }
             line.clear();
             discarding = false;
+        } else if (escape != None && in_escape(byte)) {
+        } else if (byte == 0x1B) {
+            escape = Esc;
         } else if (byte == 0x08 || byte == 0x7F) {
             erase_character();
-        } else if (byte == '\t' || byte >= 0x20) {
-            if (discarding)
-                return;
-            if (line.size() == proto::kMaxLineBytes) {
-                events.push_back(kTooLong);
-                discarding = true;
+        } else if (byte == 0x15 && echoing) {
+            if (!discarding)
                 line.clear();
-                return;
+        } else if (byte == 0x17 && echoing) {
+            if (!discarding) {
+                std::size_t end = line.size();
+                while (end > 0 && line[end - 1] == ' ')
+                    --end;
+                while (end > 0 && line[end - 1] != ' ')
+                    --end;
+                line.resize(end);
             }
-            line.push_back(byte == '\t' ? ' ' : static_cast<char>(byte));
+        } else if (byte == '\t' || byte >= 0x20) {
+            text(byte == '\t' ? ' ' : byte);
         }
     };
 
@@ -102,31 +155,19 @@ Events reference_frame(std::string_view in) {
             break;
         const unsigned char command = static_cast<unsigned char>(in[i + 1]);
         if (command == 255) {
-            data(255);
+            after_cr = false;
+            text(255);
             i += 2;
         } else if (command >= 251) {  // WILL WONT DO DONT + option
+            if (i + 2 < in.size() && static_cast<unsigned char>(in[i + 2]) == 1 && (command == 253 || command == 254))
+                echoing = command == 253;
             i += 3;
-        } else if (command == 250) {  // SB ... IAC SE
-            std::size_t j = i + 2, counted = 0;
-            for (;;) {
-                if (j >= in.size()) {
-                    i = j;
-                    break;
-                }
-                if (++counted > proto::kMaxSubnegotiationBytes) {  // abandoned: in[j] is data
-                    i = j;
-                    break;
-                }
-                if (static_cast<unsigned char>(in[j]) == 255) {
-                    if (j + 1 < in.size() && static_cast<unsigned char>(in[j + 1]) == 240) {
-                        i = j + 2;
-                        break;
-                    }
-                    j += 2;
-                } else {
-                    ++j;
-                }
-            }
+        } else if (command == 250) {  // SB ... IAC SE, however long
+            std::size_t j = i + 2;
+            while (j < in.size() && !(static_cast<unsigned char>(in[j]) == 255 && j + 1 < in.size() &&
+                                      static_cast<unsigned char>(in[j + 1]) == 240))
+                j += static_cast<unsigned char>(in[j]) == 255 ? 2 : 1;
+            i = j + 2;
         } else {
             if (command == 247)
                 erase_character();
@@ -136,6 +177,41 @@ Events reference_frame(std::string_view in) {
         }
     }
     return events;
+}
+
+// The bytes the terminal sent back: telnet commands (WILL/WONT/DO/DONT and an option, never
+// anything else) and text with 0xFF doubled. Returns how many commands.
+std::size_t check_replies(std::string_view replies) {
+    std::size_t commands = 0;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+        if (static_cast<unsigned char>(replies[i]) != 255)
+            continue;
+        require(i + 1 < replies.size());
+        const auto verb = static_cast<unsigned char>(replies[i + 1]);
+        if (verb == 255) {
+            ++i;
+            continue;
+        }
+        require(verb >= 251 && i + 2 < replies.size());
+        ++commands;
+        i += 2;
+    }
+    return commands;
+}
+
+// How many negotiation commands (IAC WILL/WONT/DO/DONT x) a stream holds, outside subnegotiations.
+std::size_t negotiations_in(std::string_view in) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i + 1 < in.size(); ++i) {
+        if (static_cast<unsigned char>(in[i]) != 255)
+            continue;
+        const auto command = static_cast<unsigned char>(in[i + 1]);
+        if (command >= 251 && command <= 254)
+            ++count, i += 2;
+        else
+            ++i;
+    }
+    return count;
 }
 
 // ---- Invariants of one framed line ------------------------------------------------------------------
@@ -176,6 +252,7 @@ void check_command(std::string_view line) {
         {"/nick", proto::CommandKind::Nick},   {"/who", proto::CommandKind::Who},
         {"/move", proto::CommandKind::Move},   {"/board", proto::CommandKind::Board},
         {"/ping", proto::CommandKind::Ping},   {"/stats", proto::CommandKind::Stats},
+        {"/encoding", proto::CommandKind::Encoding},
         {"/help", proto::CommandKind::Help},   {"/quit", proto::CommandKind::Quit},
     };
     proto::CommandKind expected = proto::CommandKind::Unknown;
@@ -285,40 +362,67 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = size - split_bytes; i < size; ++i)
         chunks.push_back(1 + std::size_t{data[i]});
 
-    // The framer: whole, in the chosen chunks, one byte at a time, and the reference model agree.
-    proto::LineFramer whole_framer;
+    // The terminal: whole, in the chosen chunks, one byte at a time, and the reference model agree
+    // on the lines (the replies may differ: a small chunk is a keystroke).
+    term::Terminal whole_terminal;
     Collector whole;
-    require(whole_framer.feed(stream.data(), 0, whole));
-    require(whole_framer.feed(stream.data(), stream.size(), whole));
-    require(whole_framer.pending_bytes() <= proto::kMaxLineBytes);
+    require(whole_terminal.feed(stream.data(), 0, whole));
+    require(whole_terminal.feed(stream.data(), stream.size(), whole));
+    require(whole_terminal.pending_bytes() <= proto::kMaxLineBytes);
 
-    proto::LineFramer chunked_framer;
+    term::Terminal chunked_terminal;
     Collector chunked;
     for (std::size_t at = 0, turn = 0; at < stream.size();) {
         const std::size_t chunk =
             chunks.empty() ? 1 : std::min(chunks[turn++ % chunks.size()], stream.size() - at);
-        require(chunked_framer.feed(stream.data() + at, chunk, chunked));
-        require(chunked_framer.pending_bytes() <= proto::kMaxLineBytes);
+        require(chunked_terminal.feed(stream.data() + at, chunk, chunked));
+        require(chunked_terminal.pending_bytes() <= proto::kMaxLineBytes);
         at += chunk;
     }
     require(whole.events == chunked.events);
-    require(whole_framer.pending_bytes() == chunked_framer.pending_bytes());
+    require(whole_terminal.pending_bytes() == chunked_terminal.pending_bytes());
 
     if (!chunks.empty()) {  // (with no chunk sizes, "chunked" was one byte at a time already)
-        proto::LineFramer byte_framer;
+        term::Terminal byte_terminal;
         Collector bytewise;
         for (char c : stream)
-            require(byte_framer.feed(&c, 1, bytewise));
+            require(byte_terminal.feed(&c, 1, bytewise));
         require(whole.events == bytewise.events);
     }
     require(whole.events == reference_frame(stream));
 
+    // What the terminal says back: well formed, and never more negotiation than 3 offers and one
+    // answer for each command received (no loop). A client that never sends a telnet command and
+    // whose receive is no keystroke gets nothing at all.
+    const std::size_t received = negotiations_in(stream);
+    require(check_replies(whole.replies) <= 3 + received);
+    require(check_replies(chunked.replies) <= 3 + received);
+    const bool keystroke = stream.size() <= term::kKeystrokeBytes && stream.find_first_of("\r\n") == std::string_view::npos;
+    if (stream.find('\xff') == std::string_view::npos && !keystroke && !stream.empty())
+        require(whole.replies.empty() && !whole_terminal.is_terminal());
+
+    // With a codec: the same lines' count and bounds whatever the chunks (CP949 may be switched to).
+    {
+        term::Terminal a(&kCodec), b(&kCodec);
+        Collector lines_a, lines_b;
+        a.feed(stream.data(), stream.size(), lines_a);
+        for (char c : stream)
+            b.feed(&c, 1, lines_b);
+        require(lines_a.events == lines_b.events && a.encoding() == b.encoding());
+        for (const std::string& line : lines_a.events)
+            require(line.size() <= proto::kMaxLineBytes);
+        check_replies(lines_a.replies);
+        const std::string hidden = a.hide_input();
+        require(hidden.empty() || a.input_hidden());
+        require(a.show_input().size() <= 2 * proto::kMaxLineBytes);
+    }
+
     // A sink that says stop: feed reports it, and what was delivered is a prefix.
     {
-        proto::LineFramer framer;
+        term::Terminal terminal;
         Collector stopping;
         stopping.stop_after = 1 + (header >> 4);
-        const bool went_on = framer.feed(stream.data(), stream.size(), stopping);
+        const bool went_on = terminal.feed(stream.data(), stream.size(), stopping);
         if (whole.events.size() >= stopping.stop_after) {
             require(!went_on);
             require(Events(whole.events.begin(), whole.events.begin() + stopping.stop_after) == stopping.events);

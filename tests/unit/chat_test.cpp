@@ -26,6 +26,8 @@ struct FakeTransport : chat::Transport {
                 lines[id].emplace_back(line);
     }
     std::string stats_text() override { return "online=" + std::to_string(room->members().size()); }
+    std::map<MemberId, proto::Encoding> encodings;
+    void set_encoding(MemberId member, proto::Encoding encoding) override { encodings[member] = encoding; }
 };
 
 struct Chat {
@@ -287,6 +289,17 @@ TEST(help_lists_every_command_in_one_column) {
     CHECK(help[1] == "*   text            say text to everyone");
     CHECK(help[2] == "*   /nick NAME      change your name (1-16 of A-Z a-z 0-9 _ -)");
     CHECK(help.back() == "*   /quit           leave");
+}
+
+TEST(encoding_sets_the_members_encoding_and_says_so) {
+    Chat c;
+    c.join(0);
+    CHECK((c.say(0, "/encoding cp949") == Lines{"* encoding cp949"}));
+    CHECK(c.transport.encodings[0] == proto::Encoding::Cp949);
+    CHECK((c.say(0, "/ENCODING UTF8") == Lines{"* encoding utf8"}));
+    CHECK(c.transport.encodings[0] == proto::Encoding::Utf8);
+    CHECK((c.say(0, "/encoding latin1") == Lines{"ERR usage: /encoding utf8|cp949"}));
+    CHECK((c.say(0, "/encoding") == Lines{"ERR usage: /encoding utf8|cp949"}));
 }
 
 TEST(unknown_commands_say_so) {

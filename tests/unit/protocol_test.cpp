@@ -3,6 +3,7 @@
 // client.exe's reader.
 #include "check.h"
 #include "protocol.h"
+#include "terminal.h"
 
 #include <initializer_list>
 #include <string>
@@ -15,7 +16,6 @@ namespace {
 using proto::CommandKind;
 using proto::kMaxLineBytes;
 using proto::kMaxServerLineBytes;
-using proto::kMaxSubnegotiationBytes;
 
 const std::string kTooLong = "<too long>";  // how an on_line_too_long shows up among the lines
 
@@ -33,17 +33,19 @@ struct Collector {
         events.push_back(kTooLong);
         return events.size() < stop_after;
     }
+    std::string replies;  // what the terminal layer answers (negotiation, echo): not lines
+    void reply(std::string_view bytes) { replies.append(bytes.data(), bytes.size()); }
 };
 
 Events frame(const std::string& stream) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed(stream.data(), stream.size(), sink);
     return sink.events;
 }
 
 Events frame_chunks(const std::string& stream, std::initializer_list<std::size_t> cuts) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     std::size_t at = 0;
     for (std::size_t cut : cuts) {
@@ -55,7 +57,7 @@ Events frame_chunks(const std::string& stream, std::initializer_list<std::size_t
 }
 
 Events frame_bytewise(const std::string& stream) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     for (char c : stream)
         framer.feed(&c, 1, sink);
@@ -89,7 +91,7 @@ TEST(cr_nul_ends_exactly_one_line) { CHECK((frame("abc\r" + NUL + "def\r" + NUL)
 TEST(lone_cr_ends_a_line) { CHECK((frame("abc\rdef\r") == Events{"abc", "def"})); }
 
 TEST(lone_cr_ends_the_line_at_once_without_waiting_for_lf) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed("abc\r", 4, sink);
     CHECK((sink.events == Events{"abc"}));
@@ -97,7 +99,7 @@ TEST(lone_cr_ends_the_line_at_once_without_waiting_for_lf) {
 }
 
 TEST(cr_at_the_end_of_a_chunk_then_lf_at_the_start_of_the_next) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed("abc\r", 4, sink);
     framer.feed("\ndef\n", 5, sink);
@@ -105,7 +107,7 @@ TEST(cr_at_the_end_of_a_chunk_then_lf_at_the_start_of_the_next) {
 }
 
 TEST(cr_at_the_end_of_a_chunk_then_nul_at_the_start_of_the_next) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed("abc\r", 4, sink);
     framer.feed(std::string("\0def\r", 5).data(), 5, sink);
@@ -113,7 +115,7 @@ TEST(cr_at_the_end_of_a_chunk_then_nul_at_the_start_of_the_next) {
 }
 
 TEST(cr_at_the_end_of_a_chunk_then_text) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed("abc\r", 4, sink);
     framer.feed("def\r", 4, sink);
@@ -131,7 +133,7 @@ TEST(cr_cr_and_lf_lf_end_two_lines_of_which_the_empty_one_is_ignored) {
 TEST(nul_not_after_cr_is_just_dropped) { CHECK((frame("a\n" + NUL + "b\n") == Events{"a", "b"})); }
 
 TEST(no_line_before_its_end) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed("no end yet", 10, sink);
     CHECK(sink.events.empty());
@@ -203,64 +205,44 @@ TEST(iac_sequences_split_across_chunks) {
     CHECK(frame_bytewise(stream) == whole);
 }
 
-// ---- The bound on a subnegotiation ---------------------------------------------------------------
+// ---- Subnegotiations of any length -------------------------------------------------------------
 
-TEST(subnegotiation_up_to_the_bound_is_removed_whole) {
-    // Every length up to kMaxSubnegotiationBytes, the ones right at the bound included: IAC SE ends
-    // it and nothing of it reaches the line.
-    for (std::size_t n = 0; n <= kMaxSubnegotiationBytes; ++n)
-        CHECK((frame("<" + IAC_SB + std::string(n, 'x') + IAC_SE + ">\n") == Events{"<>"}));
-}
-
-TEST(subnegotiation_past_the_bound_is_abandoned_and_the_rest_is_data) {
-    // kMaxSubnegotiationBytes bytes after IAC SB are swallowed; from the next byte on it is data.
-    CHECK((frame(IAC_SB + std::string(kMaxSubnegotiationBytes, 'x') + "hello\n") == Events{"hello"}));
-    CHECK((frame(IAC_SB + std::string(kMaxSubnegotiationBytes + 44, 'x') + "\n") == Events{std::string(44, 'x')}));
+TEST(a_subnegotiation_of_any_length_is_removed_whole) {
+    // Skipped to its IAC SE however long it is: nothing of it reaches the line, and what follows
+    // it is read as usual (a command after a long one is not lost in an over-long line).
+    for (std::size_t n : {0, 1, 255, 256, 257, 4096, 100000})
+        CHECK((frame("<" + IAC_SB + std::string(n, 'x') + IAC_SE + ">\n/ping after\n") == Events{"<>", "/ping after"}));
 }
 
 TEST(endless_subnegotiation_does_not_grow_memory) {
-    static_assert(std::is_trivially_copyable_v<proto::LineFramer>, "the framer owns no heap memory");
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
-    const std::size_t size_before = sizeof framer;
     framer.feed(IAC_SB.data(), IAC_SB.size(), sink);
-    const std::string filler(4096, '\x18');  // control bytes: swallowed, then dropped once it is data
+    const std::string filler(4096, 'x');
     bool bounded = true;
     for (int i = 0; i < 256; ++i) {  // 1 MiB
         framer.feed(filler.data(), filler.size(), sink);
-        bounded = bounded && framer.pending_bytes() <= kMaxLineBytes;
+        bounded = bounded && framer.pending_bytes() == 0;
     }
     CHECK(bounded);
-    CHECK(sizeof framer == size_before);
     CHECK(sink.events.empty());
-    framer.feed("\r\n/ping ok\r\n", 12, sink);
+    const std::string end = IAC_SE + "\r\n/ping ok\r\n";
+    framer.feed(end.data(), end.size(), sink);
     CHECK((sink.events == Events{"/ping ok"}));
 }
 
-TEST(endless_subnegotiation_of_text_becomes_one_too_long_line) {
-    // What protocol.h does: past the bound the megabyte is data, so it is one over-long line with
-    // its one error, and the line after it is intact.
-    proto::LineFramer framer;
-    Collector sink;
-    framer.feed(IAC_SB.data(), IAC_SB.size(), sink);
-    const std::string filler(1 << 20, 'x');
-    framer.feed(filler.data(), filler.size(), sink);
-    CHECK(framer.pending_bytes() <= kMaxLineBytes);
-    framer.feed("\r\n/ping ok\r\n", 12, sink);
-    CHECK((sink.events == Events{kTooLong, "/ping ok"}));
-}
-
 TEST(endless_subnegotiation_of_iac_iac_is_bounded_too) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     framer.feed(IAC_SB.data(), IAC_SB.size(), sink);
     std::string filler;
     for (int i = 0; i < (1 << 19); ++i)
         filler += IAC_IAC;
     framer.feed(filler.data(), filler.size(), sink);
-    CHECK(framer.pending_bytes() <= kMaxLineBytes);
-    framer.feed("\r\nok\r\n", 6, sink);
-    CHECK((sink.events == Events{kTooLong, "ok"}));  // past the bound the pairs are literal 0xFF bytes
+    CHECK(framer.pending_bytes() == 0);
+    const std::string end = IAC_SE + "\r\nok\r\n";
+    framer.feed(end.data(), end.size(), sink);
+    CHECK((sink.events == Events{"ok"}));
 }
 
 // ---- Editing: BS, DEL, TAB ----------------------------------------------------------------------
@@ -313,9 +295,21 @@ TEST(all_control_bytes_together_are_dropped) {
     CHECK((frame(line + "b\n") == Events{"ab"}));
 }
 
-TEST(escape_sequences_lose_their_escape) {
-    CHECK((frame("\x1b[31mred\x1b[0m\n") == Events{"[31mred[0m"}));
-    CHECK((frame("\x1b[2J\x1b[H\x1b]0;title\x07!\n") == Events{"[2J[H]0;title!"}));
+TEST(escape_sequences_are_consumed_whole) {
+    CHECK((frame("\x1b[31mred\x1b[0m\n") == Events{"red"}));
+    CHECK((frame("\x1b[2J\x1b[H\x1b]0;title\x07!\n") == Events{"]0;title!"}));  // ESC ] is no key: ESC goes
+}
+
+TEST(arrow_and_function_keys_leave_nothing_in_the_line) {
+    CHECK((frame("a\x1b[Ab\x1b[Bc\x1b[Cd\x1b[De\x1bOPf\x1b[15~g\x1b[1;5Ah\n") == Events{"abcdefgh"}));
+}
+
+TEST(a_lone_escape_drops_and_the_byte_after_it_stays) {
+    CHECK((frame("a\x1bxb\x1b\x1b[Ac\n") == Events{"axbc"}));
+}
+
+TEST(an_endless_escape_sequence_gives_up_and_reads_the_rest) {
+    CHECK((frame("a\x1b[" + std::string(40, '1') + "b\n") == Events{"a" + std::string(40 - 32, '1') + "b"}));
 }
 
 // ---- Other bytes pass through unchanged ----------------------------------------------------------
@@ -351,7 +345,7 @@ TEST(a_line_of_513_bytes_gives_exactly_one_error_and_no_line) {
 }
 
 TEST(the_error_comes_with_the_513th_byte_not_the_line_end) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     const std::string line(kMaxLineBytes, 'x');
     framer.feed(line.data(), line.size(), sink);
@@ -367,7 +361,7 @@ TEST(a_200kb_line_gives_one_error_and_the_next_line_is_intact) {
 }
 
 TEST(a_200kb_line_fed_in_small_chunks_gives_one_error) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     const std::string chunk(100, 'x');
     for (int i = 0; i < 2048; ++i)
@@ -437,14 +431,14 @@ TEST(empty_and_all_space_lines_are_ignored) {
 // ---- The sink can stop the feeding ---------------------------------------------------------------
 
 TEST(feed_returns_true_when_the_sink_never_stops) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     CHECK(framer.feed("a\nb\n", 4, sink));
     CHECK((sink.events == Events{"a", "b"}));
 }
 
 TEST(a_false_from_on_line_stops_feeding) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     sink.stop_after = 1;
     CHECK(!framer.feed("a\nb\nc\n", 6, sink));
@@ -452,7 +446,7 @@ TEST(a_false_from_on_line_stops_feeding) {
 }
 
 TEST(a_false_from_on_line_too_long_stops_feeding) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     sink.stop_after = 1;
     const std::string stream = std::string(kMaxLineBytes + 1, 'x') + "\nb\n";
@@ -467,7 +461,7 @@ const std::string kShortSample =
     "hello\r\n"                                                                   // "hello"
     "/nick ann\n" +                                                               // "/nick ann"
     bytes({255, 253, 1, 255, 251, 31}) + "/move u\r" + NUL +                      // "/move u"
-    "caf\xc3\xa9\b!\x1b[1m\r\n"                                                   // "caf![1m"
+    "caf\xc3\xa9\b!\x1b[1m\r\n"                                                   // "caf!"
     "\t pad \t\n" +                                                               // "pad"
     IAC_SB + bytes({24, 0}) + "x" + IAC_IAC + "y\r\n" + IAC_SE + "sb" + IAC_NOP + "ok\r" +  // "sbok"
     "abc" + IAC_EC + "d" + IAC_EL + "new\x7f\x7f" "w\r\n"                         // "nw"
@@ -477,7 +471,7 @@ const std::string kShortSample =
     "bye" + IAC_IAC + "\r"                                                        // "bye\xff"
     "tail without an end";
 
-const Events kShortSampleLines = {"hello", "/nick ann", "/move u", "caf![1m", "pad", "sbok", "nw",
+const Events kShortSampleLines = {"hello", "/nick ann", "/move u", "caf!", "pad", "sbok", "nw",
                                   "\xed\x95\x9c" "k", "\xb0\xa1 /ping a  b", "bye\xff"};
 
 const std::string kSample = kShortSample + "\n" + std::string(600, 'L') + "\n" + std::string(kMaxLineBytes, 'M') +
@@ -516,7 +510,7 @@ TEST(sample_stream_split_at_every_two_offsets_gives_the_same_lines) {
 TEST(sample_stream_one_byte_at_a_time_gives_the_same_lines) { CHECK(frame_bytewise(kSample) == frame(kSample)); }
 
 TEST(empty_chunks_change_nothing) {
-    proto::LineFramer framer;
+    term::Terminal framer;
     Collector sink;
     for (char c : kShortSample) {
         CHECK(framer.feed(&c, 0, sink));

@@ -1,0 +1,761 @@
+// terminal.h - what a connection's bytes mean before they are lines: telnet, terminals, encodings.
+//
+// One `Terminal` per connection turns the bytes a client sends into finished lines (PRODUCT.md,
+// "Wire protocol", client to server), and hands back the bytes the client must be sent beside
+// the chat: answers to its telnet negotiation, the echo of what it types, the redraw of its
+// half-typed line. A client that sends whole lines and never a telnet command (netcat, scripts,
+// client.exe) is never sent a byte of that kind. A client that shows it is a terminal (any
+// telnet command, or a receive of a few bytes with no line end: one keystroke) is offered
+// WILL ECHO, WILL SGA and DO NAWS (RFC 1143's Q method); once it agrees to ECHO the server echoes
+// and edits the line itself, and lines arriving while it has typed part of one are written above
+// it (hide_input before them, show_input once the turn's output is queued).
+//
+// Includes no Windows header: the CP949 conversion comes in through `Codec` (the server's uses the
+// Win32 code page 949), so every rule here is unit-tested and fuzzed natively.
+#pragma once
+
+#include "protocol.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace term {
+
+using proto::Encoding;
+namespace telnet = proto::telnet;
+
+// Converts between the Korean Windows console's code page and UTF-8. Unconvertible text becomes
+// '?' (both ways); an empty result means the conversion is not available.
+class Codec {
+public:
+    virtual std::string cp949_to_utf8(std::string_view cp949) const = 0;
+    virtual std::string utf8_to_cp949(std::string_view utf8) const = 0;
+
+protected:
+    ~Codec() = default;
+};
+
+namespace option {
+constexpr unsigned char ECHO = 1;  // RFC 857
+constexpr unsigned char SGA = 3;   // RFC 858, suppress go-ahead: with ECHO, character mode
+constexpr unsigned char NAWS = 31;  // RFC 1073, the window size
+}  // namespace option
+
+constexpr std::size_t kKeystrokeBytes = 4;  // a receive this small, with no line end, is typing
+constexpr int kDefaultWidth = 80, kDefaultHeight = 24;
+constexpr std::size_t kMaxEscapeBytes = 32;  // an ESC [ ... longer than this is not a key
+
+// ---- Characters ---------------------------------------------------------------------------------
+
+// A valid CP949 pair: lead 0x81-0xFE, trail 0x41-0x5A, 0x61-0x7A or 0x81-0xFE.
+inline bool is_cp949_lead(unsigned char b) { return b >= 0x81 && b <= 0xFE; }
+inline bool is_cp949_trail(unsigned char b) {
+    return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x81 && b <= 0xFE);
+}
+
+// How many bytes a UTF-8 sequence starting with `lead` has (0: it cannot start one).
+inline int utf8_length(unsigned char lead) {
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return 2;
+    if (lead >= 0xE0 && lead <= 0xEF)
+        return 3;
+    if (lead >= 0xF0 && lead <= 0xF4)
+        return 4;
+    return 0;
+}
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+inline bool is_valid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        const int length = utf8_length(lead);
+        if (length == 0 || i + static_cast<std::size_t>(length) > text.size())
+            return false;
+        for (int k = 1; k < length; ++k)
+            if ((static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80)
+                return false;
+        const auto second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+        if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
+            (lead == 0xF4 && second > 0x8F))
+            return false;
+        i += static_cast<std::size_t>(length);
+    }
+    return true;
+}
+
+// True when `text` is made of ASCII and valid CP949 pairs only.
+inline bool is_valid_cp949(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        if (b < 0x80)
+            continue;
+        if (!is_cp949_lead(b) || i + 1 >= text.size() || !is_cp949_trail(static_cast<unsigned char>(text[i + 1])))
+            return false;
+        ++i;
+    }
+    return true;
+}
+
+// The encoding a client's bytes show: CP949 when they are not valid UTF-8 but are valid CP949.
+inline Encoding detect_encoding(std::string_view bytes, Encoding current) {
+    return current == Encoding::Utf8 && !is_valid_utf8(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
+}
+
+// Columns a code point takes on a terminal: East Asian wide and fullwidth characters two,
+// combining marks none, the rest one.
+inline int columns_of(std::uint32_t c) {
+    if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F))
+        return 0;
+    const bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
+                      (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
+                      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
+                      (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
+                      (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
+    return wide ? 2 : 1;
+}
+
+// The columns `text` (UTF-8; a byte that is no part of a valid character counts one) takes.
+inline int columns_of(std::string_view text) {
+    int columns = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        const int length = utf8_length(lead);
+        if (length <= 1 || i + static_cast<std::size_t>(length) > text.size() ||
+            !is_valid_utf8(text.substr(i, static_cast<std::size_t>(length)))) {
+            columns += 1;
+            ++i;
+            continue;
+        }
+        std::uint32_t c = lead & (0xFF >> (length + 1));
+        for (int k = 1; k < length; ++k)
+            c = (c << 6) | (static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0x3F);
+        columns += columns_of(c);
+        i += static_cast<std::size_t>(length);
+    }
+    return columns;
+}
+
+// Where the last character of a UTF-8 line starts (its continuation bytes, then its lead).
+inline std::size_t last_character_start(std::string_view line) {
+    std::size_t end = line.size();
+    int continuation = 0;
+    while (end > 0 && continuation < 3 && (static_cast<unsigned char>(line[end - 1]) & 0xC0) == 0x80) {
+        --end;
+        ++continuation;
+    }
+    return end > 0 ? end - 1 : 0;
+}
+
+// ---- Telnet option negotiation (RFC 1143, the Q method) ---------------------------------------
+
+// The state of the few options this server takes part in, on each side; every other option is
+// refused (WILL x gets DONT x, DO x gets WONT x) and stays off. No request is repeated while
+// one is outstanding, and an answer is never taken for a new request, so no peer can make the
+// two sides loop.
+class Negotiation {
+public:
+    // Our side: WILL ECHO, WILL SGA. The peer's side: DO NAWS; its SGA is accepted when offered.
+    void offer(std::string& out) {
+        ask(us_echo_, telnet::WILL, option::ECHO, out);
+        ask(us_sga_, telnet::WILL, option::SGA, out);
+        ask(him_naws_, telnet::DO, option::NAWS, out);
+    }
+    // A WILL, WONT, DO or DONT from the peer; the answer, if one is due, goes to `out`.
+    void received(unsigned char verb, unsigned char opt, std::string& out);
+
+    bool we_echo() const { return us_echo_.state == State::Yes; }
+    bool he_sends_window_size() const { return him_naws_.state == State::Yes; }
+
+private:
+    enum class State : std::uint8_t { No, Yes, WantNo, WantYes };
+    struct Side {
+        State state = State::No;
+        bool opposite = false;  // the queue bit: a request the other way is waiting
+    };
+
+    static void send(unsigned char verb, unsigned char opt, std::string& out) {
+        out += static_cast<char>(telnet::IAC);
+        out += static_cast<char>(verb);
+        out += static_cast<char>(opt);
+    }
+    // We want `side` on: `verb` is WILL (our side) or DO (the peer's).
+    static void ask(Side& side, unsigned char verb, unsigned char opt, std::string& out) {
+        if (side.state == State::No) {
+            side.state = State::WantYes;
+            send(verb, opt, out);
+        } else if (side.state == State::WantNo) {
+            side.opposite = true;
+        }
+    }
+    // The peer says yes (WILL or DO): `agree`, `refuse` are our two answers.
+    static void said_yes(Side& side, bool acceptable, unsigned char agree, unsigned char refuse, unsigned char opt,
+                         std::string& out);
+    // The peer says no (WONT or DONT).
+    static void said_no(Side& side, unsigned char agree, unsigned char refuse, unsigned char opt, std::string& out);
+    Side* ours(unsigned char opt) {
+        return opt == option::ECHO ? &us_echo_ : opt == option::SGA ? &us_sga_ : nullptr;
+    }
+    Side* his(unsigned char opt) { return opt == option::SGA ? &him_sga_ : opt == option::NAWS ? &him_naws_ : nullptr; }
+
+    Side us_echo_, us_sga_, him_sga_, him_naws_;
+};
+
+inline void Negotiation::said_yes(Side& side, bool acceptable, unsigned char agree, unsigned char refuse,
+                                  unsigned char opt, std::string& out) {
+    switch (side.state) {
+    case State::No:
+        if (acceptable) {
+            side.state = State::Yes;
+            send(agree, opt, out);
+        } else {
+            send(refuse, opt, out);
+        }
+        break;
+    case State::Yes: break;
+    case State::WantNo:  // we said no and it says yes: an error of its, taken as no, or our queued yes
+        side.state = side.opposite ? State::Yes : State::No;
+        side.opposite = false;
+        break;
+    case State::WantYes:
+        if (side.opposite) {
+            side.state = State::WantNo;
+            side.opposite = false;
+            send(refuse, opt, out);
+        } else {
+            side.state = State::Yes;
+        }
+        break;
+    }
+}
+
+inline void Negotiation::said_no(Side& side, unsigned char agree, unsigned char refuse, unsigned char opt,
+                                 std::string& out) {
+    switch (side.state) {
+    case State::No: break;
+    case State::Yes:
+        side.state = State::No;
+        send(refuse, opt, out);
+        break;
+    case State::WantNo:
+        if (side.opposite) {
+            side.state = State::WantYes;
+            side.opposite = false;
+            send(agree, opt, out);
+        } else {
+            side.state = State::No;
+        }
+        break;
+    case State::WantYes:
+        side.state = State::No;
+        side.opposite = false;
+        break;
+    }
+}
+
+inline void Negotiation::received(unsigned char verb, unsigned char opt, std::string& out) {
+    using namespace telnet;
+    if (verb == DO || verb == DONT) {  // about our side
+        Side* side = ours(opt);
+        if (!side) {
+            if (verb == DO)
+                send(WONT, opt, out);
+            return;
+        }
+        if (verb == DO)
+            said_yes(*side, true, WILL, WONT, opt, out);
+        else
+            said_no(*side, WILL, WONT, opt, out);
+        return;
+    }
+    Side* side = his(opt);  // WILL or WONT: about the peer's side
+    if (!side) {
+        if (verb == WILL)
+            send(DONT, opt, out);
+        return;
+    }
+    if (verb == WILL)
+        said_yes(*side, true, DO, DONT, opt, out);
+    else
+        said_no(*side, DO, DONT, opt, out);
+}
+
+// ---- The terminal -------------------------------------------------------------------------------
+
+// Fed arbitrary chunks (one byte at a time or many lines at once); produces finished lines, and
+// the bytes for the client. Its state is bounded whatever it is fed.
+//
+//   sink.on_line(std::string_view line) -> bool   a trimmed, non-empty line, UTF-8; false stops
+//   sink.on_line_too_long()             -> bool   once per line that passed kMaxLineBytes
+//   sink.reply(std::string_view bytes)  -> void   for this client, now, before anything else
+//
+// The view passed to on_line is valid only during the call.
+class Terminal {
+public:
+    explicit Terminal(const Codec* codec = nullptr) : codec_(codec) {}
+
+    // Returns false when the sink asked to stop (the rest of the chunk is not consumed).
+    template <typename Sink>
+    bool feed(const char* data, std::size_t size, Sink& sink);
+
+    Encoding encoding() const { return encoding_; }
+    void set_encoding(Encoding encoding) { encoding_ = encoding; }
+    bool is_terminal() const { return terminal_; }
+    bool echoing() const { return negotiation_.we_echo(); }
+    int width() const { return width_; }
+    int height() const { return height_; }
+    std::size_t pending_bytes() const { return line_.size(); }
+
+    // Before a line is written to this client: the bytes that take its half-typed line off the
+    // screen (empty when nothing is shown). Call show_input once the turn's lines are queued.
+    std::string hide_input();
+    bool input_hidden() const { return hidden_; }
+    // The half-typed line drawn again, after the lines that came in (empty when none was hidden).
+    std::string show_input();
+
+    // The text as this client's encoding shows it (0xFF not yet doubled: that is the wire's).
+    std::string to_client(std::string_view utf8) const;
+
+private:
+    enum class Telnet : std::uint8_t { Data, Iac, Option, Sub, SubIac };
+    enum class Escape : std::uint8_t { None, Esc, Csi, Ss3 };
+
+    template <typename Sink>
+    bool telnet_byte(unsigned char byte, Sink& sink, bool& consumed);
+    template <typename Sink>
+    bool data_byte(unsigned char byte, Sink& sink);
+    bool escape_byte(unsigned char byte);
+    template <typename Sink>
+    bool text_byte(unsigned char byte, Sink& sink);
+    template <typename Sink>
+    bool not_utf8(Sink& sink);
+    template <typename Sink>
+    bool append(std::string_view utf8, std::string_view as_typed, Sink& sink);
+    template <typename Sink>
+    bool end_line(Sink& sink);
+    template <typename Sink>
+    bool flush_undecoded(Sink& sink);
+    template <typename Sink>
+    bool overflow(Sink& sink);
+    template <typename Sink>
+    void reply(Sink& sink) {
+        if (!out_.empty()) {
+            sink.reply(out_);
+            out_.clear();
+        }
+    }
+    void become_terminal() {
+        if (!terminal_) {
+            terminal_ = true;
+            negotiation_.offer(out_);
+        }
+    }
+    void on_negotiation(unsigned char verb, unsigned char opt);
+    void on_subnegotiation_end();
+    void erase_character();
+    void erase_word();
+    void erase_line();
+    std::string erase_input_rows(int columns) const;
+    void echo(std::string_view as_typed) {
+        if (echoing() && !hidden_)
+            append_text(out_, as_typed);
+    }
+    // Text among the telnet bytes: a 0xFF in it goes as IAC IAC (RFC 854).
+    static void append_text(std::string& out, std::string_view text) {
+        for (const char c : text) {
+            out.push_back(c);
+            if (static_cast<unsigned char>(c) == telnet::IAC)
+                out.push_back(c);
+        }
+    }
+    std::string input_as_shown() const {
+        std::string shown;
+        append_text(shown, to_client(line_));
+        return shown;
+    }
+
+    const Codec* codec_;
+    Negotiation negotiation_;
+    Encoding encoding_ = Encoding::Utf8;
+    bool terminal_ = false;
+    bool hidden_ = false;      // the half-typed line is off the screen until show_input
+    int width_ = kDefaultWidth, height_ = kDefaultHeight;
+    std::string line_;         // the line so far, UTF-8, at most kMaxLineBytes
+    std::string out_;          // bytes for the client, handed to the sink before each line
+    bool overflowed_ = false;  // this line passed the limit: discard up to its end
+    bool after_cr_ = false;    // a CR ended the last line: a following LF or NUL belongs to it
+    Telnet telnet_ = Telnet::Data;
+    unsigned char verb_ = 0;   // the WILL/WONT/DO/DONT whose option byte is next
+    bool sub_first_ = false;   // the next subnegotiation byte is its option
+    unsigned char sub_option_ = 0;
+    unsigned char naws_[4] = {};  // the only subnegotiation data kept
+    std::size_t naws_bytes_ = 0;
+    Escape escape_ = Escape::None;
+    std::size_t escape_bytes_ = 0;
+    char undecoded_[4] = {};   // the bytes of a character not complete yet, as typed
+    std::size_t undecoded_bytes_ = 0;
+};
+
+template <typename Sink>
+bool Terminal::feed(const char* data, std::size_t size, Sink& sink) {
+    // A few bytes and no line end, at the start of a line: someone typing, one key at a time.
+    if (!terminal_ && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 && telnet_ == Telnet::Data) {
+        bool line_end = false;
+        for (std::size_t i = 0; i < size; ++i)
+            line_end = line_end || data[i] == '\r' || data[i] == '\n';
+        if (!line_end)
+            become_terminal();
+    }
+    for (std::size_t i = 0; i < size; ++i) {
+        const auto byte = static_cast<unsigned char>(data[i]);
+        bool consumed = false;
+        if (!telnet_byte(byte, sink, consumed))
+            return false;
+        if (!consumed && !data_byte(byte, sink))
+            return false;
+    }
+    reply(sink);
+    return true;
+}
+
+// The telnet layer (RFC 854): commands are taken out of the data. `consumed` is false for a
+// data byte (an IAC IAC gives one: a literal 0xFF).
+template <typename Sink>
+bool Terminal::telnet_byte(unsigned char byte, Sink& sink, bool& consumed) {
+    using namespace telnet;
+    consumed = true;
+    switch (telnet_) {
+    case Telnet::Data:
+        if (byte != IAC) {
+            consumed = false;
+            return true;
+        }
+        telnet_ = Telnet::Iac;
+        return true;
+    case Telnet::Iac:
+        telnet_ = Telnet::Data;
+        if (byte == IAC) {  // a literal 0xFF, data: no telnet command
+            after_cr_ = false;
+            return text_byte(byte, sink);
+        }
+        become_terminal();  // any telnet command: this is a telnet client
+        if (byte == SB) {
+            telnet_ = Telnet::Sub;
+            sub_first_ = true;
+            naws_bytes_ = 0;
+        } else if (byte >= WILL) {
+            telnet_ = Telnet::Option;
+            verb_ = byte;
+        } else if (byte == EC || byte == EL) {
+            if (!flush_undecoded(sink))
+                return false;
+            byte == EC ? erase_character() : erase_line();
+        }
+        return true;  // any other command (NOP, GA, AYT, ...) is dropped
+    case Telnet::Option:
+        telnet_ = Telnet::Data;
+        on_negotiation(verb_, byte);
+        return true;
+    case Telnet::Sub:  // skipped to its IAC SE however long: only NAWS's four bytes are kept
+        if (byte == IAC) {
+            telnet_ = Telnet::SubIac;
+        } else if (sub_first_) {
+            sub_first_ = false;
+            sub_option_ = byte;
+        } else if (sub_option_ == option::NAWS && naws_bytes_ < sizeof naws_) {
+            naws_[naws_bytes_++] = byte;
+        }
+        return true;
+    case Telnet::SubIac:
+        if (byte == SE) {
+            telnet_ = Telnet::Data;
+            on_subnegotiation_end();
+        } else {
+            telnet_ = Telnet::Sub;  // IAC IAC inside: a 255 of the data
+            if (byte == IAC && sub_option_ == option::NAWS && !sub_first_ && naws_bytes_ < sizeof naws_)
+                naws_[naws_bytes_++] = byte;
+        }
+        return true;
+    }
+    return true;
+}
+
+inline void Terminal::on_negotiation(unsigned char verb, unsigned char opt) {
+    const bool was_echoing = echoing();
+    negotiation_.received(verb, opt, out_);
+    if (!was_echoing && echoing() && !hidden_)
+        out_ += input_as_shown();  // what was typed before the agreement: a user sees "hello", not "ello"
+}
+
+inline void Terminal::on_subnegotiation_end() {
+    if (sub_option_ != option::NAWS || naws_bytes_ != sizeof naws_)
+        return;
+    const int width = naws_[0] << 8 | naws_[1], height = naws_[2] << 8 | naws_[3];
+    width_ = width > 0 ? width : kDefaultWidth;  // 0 means "unknown" (RFC 1073)
+    height_ = height > 0 ? height : kDefaultHeight;
+}
+
+template <typename Sink>
+bool Terminal::data_byte(unsigned char byte, Sink& sink) {
+    if ((byte == '\n' || byte == '\0') && after_cr_) {  // CR LF and CR NUL end one line
+        after_cr_ = false;
+        return true;
+    }
+    after_cr_ = false;
+    if (byte == '\n' || byte == '\r') {
+        after_cr_ = byte == '\r';
+        escape_ = Escape::None;
+        return end_line(sink);
+    }
+    if (escape_ != Escape::None && escape_byte(byte))
+        return true;
+    if (byte == 0x1B) {
+        escape_ = Escape::Esc;
+        return true;
+    }
+    const bool edit = byte == '\b' || byte == 0x7F || ((byte == 0x15 || byte == 0x17) && echoing());
+    if (edit && !flush_undecoded(sink))  // a character begun is a character to erase
+        return false;
+    if (byte == '\b' || byte == 0x7F) {
+        erase_character();
+    } else if (byte == 0x15 && echoing()) {  // Ctrl+U: the server edits the line once it echoes
+        erase_line();
+    } else if (byte == 0x17 && echoing()) {  // Ctrl+W
+        erase_word();
+    } else if (byte == '\t' || byte >= 0x20) {
+        return text_byte(byte == '\t' ? static_cast<unsigned char>(' ') : byte, sink);
+    }
+    return true;  // every other control byte is dropped: nobody can move another's cursor
+}
+
+// Arrow and function keys, ESC [ ... final byte and ESC O x, are consumed whole. True when the
+// byte belonged to one; a lone ESC is dropped and the byte after it is text.
+inline bool Terminal::escape_byte(unsigned char byte) {
+    switch (escape_) {
+    case Escape::None: return false;
+    case Escape::Esc:
+        escape_ = byte == '[' ? Escape::Csi : byte == 'O' ? Escape::Ss3 : Escape::None;
+        escape_bytes_ = 0;
+        return escape_ != Escape::None;
+    case Escape::Ss3:
+        escape_ = Escape::None;
+        return byte >= 0x20 && byte < 0x7F;
+    case Escape::Csi:
+        if (byte >= 0x40 && byte <= 0x7E) {  // the final byte
+            escape_ = Escape::None;
+            return true;
+        }
+        if (byte >= 0x20 && byte <= 0x3F && ++escape_bytes_ <= kMaxEscapeBytes)
+            return true;  // parameters and intermediates
+        escape_ = Escape::None;  // no key: the byte is read as what it is
+        return false;
+    }
+    return false;
+}
+
+// One byte of text, decoded in the connection's encoding. In UTF-8, a sequence that is not
+// valid UTF-8 but starts with a valid CP949 pair switches the connection to CP949 (the Korean
+// Windows console); other bytes that are no UTF-8 pass through unchanged.
+template <typename Sink>
+bool Terminal::text_byte(unsigned char byte, Sink& sink) {
+    if (overflowed_)
+        return true;
+    undecoded_[undecoded_bytes_++] = static_cast<char>(byte);
+    // In UTF-8 a byte is a byte of the line whatever it turns out to be: the one that passes the
+    // limit reports it at once, not when its character completes.
+    if (encoding_ == Encoding::Utf8 && line_.size() + undecoded_bytes_ > proto::kMaxLineBytes)
+        return overflow(sink);
+    const std::string_view typed(undecoded_, undecoded_bytes_);
+    const auto first = static_cast<unsigned char>(typed[0]);
+    if (first < 0x80) {
+        undecoded_bytes_ = 0;
+        return append(typed, typed, sink);
+    }
+    if (typed.size() == 1)
+        return true;  // a character begins (or, if no valid one, the byte after tells what it is)
+    if (encoding_ == Encoding::Cp949) {
+        undecoded_bytes_ = 0;
+        if (is_cp949_lead(first) && is_cp949_trail(byte)) {
+            const std::string utf8 = codec_ ? codec_->cp949_to_utf8(typed) : std::string();
+            return append(utf8.empty() ? std::string_view("?") : std::string_view(utf8), typed, sink);
+        }
+        return append("?", typed.substr(0, 1), sink) && text_byte(byte, sink);  // read again on its own
+    }
+    const auto length = static_cast<std::size_t>(utf8_length(first));
+    if (length > 1 && (byte & 0xC0) == 0x80 && typed.size() < length)
+        return true;
+    if (length > 1 && typed.size() == length && is_valid_utf8(typed)) {
+        undecoded_bytes_ = 0;
+        return append(typed, typed, sink);
+    }
+    return not_utf8(sink);
+}
+
+// The bytes held are no UTF-8 character. If they start with a CP949 pair, the client is taken
+// for a Korean Windows console from now on; otherwise the first byte goes on unchanged and the
+// rest are read again.
+template <typename Sink>
+bool Terminal::not_utf8(Sink& sink) {
+    const std::string held(undecoded_, undecoded_bytes_);
+    undecoded_bytes_ = 0;
+    std::size_t again = 1;
+    if (codec_ && is_cp949_lead(static_cast<unsigned char>(held[0])) &&
+        is_cp949_trail(static_cast<unsigned char>(held[1]))) {
+        encoding_ = Encoding::Cp949;
+        again = 0;
+    } else if (!append(std::string_view(held).substr(0, 1), std::string_view(held).substr(0, 1), sink)) {
+        return false;
+    }
+    for (std::size_t k = again; k < held.size(); ++k)
+        if (!text_byte(static_cast<unsigned char>(held[k]), sink))
+            return false;
+    return true;
+}
+
+// The line passed the limit: its one error now, and the input off the screen.
+template <typename Sink>
+bool Terminal::overflow(Sink& sink) {
+    if (echoing() && !hidden_)
+        out_ += erase_input_rows(columns_of(line_));
+    overflowed_ = true;
+    line_.clear();
+    undecoded_bytes_ = 0;
+    reply(sink);
+    return sink.on_line_too_long();
+}
+
+// A character that did not complete before something else came goes on as the bytes it was.
+template <typename Sink>
+bool Terminal::flush_undecoded(Sink& sink) {
+    if (undecoded_bytes_ == 0)
+        return true;
+    const std::string bytes(undecoded_, undecoded_bytes_);
+    undecoded_bytes_ = 0;
+    if (encoding_ == Encoding::Cp949)
+        return append("?", bytes, sink);
+    return append(bytes, bytes, sink);
+}
+
+// The character joins the line and is echoed as typed. The one that would pass the limit reports
+// the line's one error; the rest of the line is discarded.
+template <typename Sink>
+bool Terminal::append(std::string_view utf8, std::string_view as_typed, Sink& sink) {
+    if (overflowed_)
+        return true;
+    if (line_.size() + utf8.size() > proto::kMaxLineBytes)
+        return overflow(sink);
+    line_.append(utf8.data(), utf8.size());
+    echo(as_typed);
+    return true;
+}
+
+template <typename Sink>
+bool Terminal::end_line(Sink& sink) {
+    if (!flush_undecoded(sink))
+        return false;
+    if (echoing() && !hidden_ && !overflowed_)
+        out_ += "\r\n";
+    const bool overflowed = overflowed_;
+    overflowed_ = false;
+    std::string line;
+    line.swap(line_);
+    reply(sink);
+    if (overflowed)
+        return true;  // its one error was reported when it overflowed
+    std::size_t begin = 0, end = line.size();
+    while (begin < end && line[begin] == ' ')
+        ++begin;
+    while (end > begin && line[end - 1] == ' ')
+        --end;
+    if (begin == end)
+        return true;  // empty lines are ignored
+    return sink.on_line(std::string_view(line).substr(begin, end - begin));
+}
+
+// BS, DEL, IAC EC: the last character goes, on the screen too. When it is not wholly on the
+// cursor's row (a wrapped line), the input is drawn again instead.
+inline void Terminal::erase_character() {
+    if (overflowed_ || line_.empty())
+        return;
+    const int before = columns_of(line_);
+    line_.resize(last_character_start(line_));
+    if (!echoing() || hidden_)
+        return;
+    const int after = columns_of(line_);
+    const int width = before - after;
+    if (before % width_ != 0 && after >= before / width_ * width_) {
+        out_.append(static_cast<std::size_t>(width), '\b');
+        out_.append(static_cast<std::size_t>(width), ' ');
+        out_.append(static_cast<std::size_t>(width), '\b');
+        return;
+    }
+    out_ += erase_input_rows(before);
+    out_ += input_as_shown();
+}
+
+// Ctrl+W: back over spaces, then over the word before them.
+inline void Terminal::erase_word() {
+    if (overflowed_ || line_.empty())
+        return;
+    const int before = columns_of(line_);
+    std::size_t end = line_.size();
+    while (end > 0 && line_[end - 1] == ' ')
+        --end;
+    while (end > 0 && line_[end - 1] != ' ')
+        --end;
+    line_.resize(end);
+    if (echoing() && !hidden_) {
+        out_ += erase_input_rows(before);
+        out_ += input_as_shown();
+    }
+}
+
+// Ctrl+U, IAC EL: the whole line goes.
+inline void Terminal::erase_line() {
+    if (overflowed_)
+        return;
+    if (echoing() && !hidden_ && !line_.empty())
+        out_ += erase_input_rows(columns_of(line_));
+    line_.clear();
+}
+
+// From the end of an input of `columns` columns (the cursor there) to its first row, erased. A
+// cursor after exactly a row's worth is still on that row (the wrap waits for the next character).
+inline std::string Terminal::erase_input_rows(int columns) const {
+    std::string bytes;
+    const int rows_up = columns == 0 ? 0 : (columns - 1) / width_;
+    if (rows_up > 0) {
+        char up[16];
+        std::snprintf(up, sizeof up, "\x1b[%dA", rows_up);
+        bytes += up;
+    }
+    bytes += "\r\x1b[J";
+    return bytes;
+}
+
+inline std::string Terminal::hide_input() {
+    if (!echoing() || hidden_ || line_.empty())
+        return {};
+    hidden_ = true;
+    return erase_input_rows(columns_of(line_));
+}
+
+inline std::string Terminal::show_input() {
+    if (!hidden_)
+        return {};
+    hidden_ = false;
+    return input_as_shown();
+}
+
+inline std::string Terminal::to_client(std::string_view utf8) const {
+    if (encoding_ == Encoding::Utf8 || utf8.empty())
+        return std::string(utf8);
+    std::string converted = codec_ ? codec_->utf8_to_cp949(utf8) : std::string();
+    return converted.empty() ? std::string(utf8.size(), '?') : converted;
+}
+
+}  // namespace term
