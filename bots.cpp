@@ -104,6 +104,9 @@ private:
     void finish(Bot& bot);
     bool awaiting_replies() const;
     void report_progress(std::uint64_t now_ms);
+    void learn_budget(std::string_view line);
+    std::uint64_t drain_ms() const;
+    void report_budget() const;
     int report_result();
 
     void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
@@ -131,6 +134,7 @@ private:
     Histogram served_;  // from starting a connect to the server's first line: how fast it accepts
     std::uint64_t interval_sent_ = 0, interval_received_ = 0;
     std::uint64_t next_progress_ms_ = kProgressEveryMs;
+    int line_rate_ = -1, line_burst_ = -1;  // the server's input budget, from bot 0's /stats (-1: not known)
     bool interrupted_ = false;
     std::uint64_t drain_until_ms_ = 0;  // set once every bot has finished acting, or on Ctrl+C
     std::unique_ptr<OVERLAPPED_ENTRY[]> entries_{new OVERLAPPED_ENTRY[kCompletionBatch]};
@@ -172,7 +176,7 @@ bool BotRun::turn() {
         next_progress_ms_ += kProgressEveryMs;
     }
     if (drain_until_ms_ == 0 && active_bots_ == 0)
-        drain_until_ms_ = now + kDrainMs;  // every bot is done acting: wait for the last replies
+        drain_until_ms_ = now + drain_ms();  // every bot is done acting: wait for the last replies
     if (drain_until_ms_ != 0 && (!awaiting_replies() || now >= drain_until_ms_))
         return false;
     const int count = dequeue(net_.port, entries_.get(), kCompletionBatch, wait_ms(now, next_progress_ms_));
@@ -350,11 +354,15 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
     ++totals_.received;
     ++interval_received_;
     const std::uint64_t now = clock_.us();
+    if (bot.id == 0 && starts_with(line, "STATS "))
+        learn_budget(line);  // the answer to its /stats: other lines than replies are not checked
     if (!bot.served) {
         bot.served = true;
         served_.add(now - bot.connect_started_us);
     }
     const Heard heard = bot.talk.on_line(line, now, totals_.errors);
+    if (heard.kind == Heard::Welcome && bot.id == 0 && line_rate_ < 0)
+        bot.link.out.queue("/stats\r\n");  // the server's input budget, for the summary
     if (heard.kind == Heard::Welcome && !bot.finished) {
         start_acting(bot);
     } else if (heard.kind == Heard::Reply) {
@@ -468,6 +476,33 @@ void BotRun::report_progress(std::uint64_t now_ms) {
     interval_sent_ = interval_received_ = 0;
 }
 
+// "STATS ... line_rate=20 line_burst=60 ...": what the server lets each connection send.
+void BotRun::learn_budget(std::string_view line) {
+    auto field = [&](std::string_view name) {
+        const std::size_t at = line.find(" " + std::string(name) + "=");
+        return at == std::string_view::npos ? -1 : std::atoi(std::string(line.substr(at + name.size() + 2, 12)).c_str());
+    };
+    line_rate_ = field("line_rate");
+    line_burst_ = field("line_burst");
+}
+
+// After the bots' time, replies are awaited for kDrainMs; more when the server's budget says a
+// backlog of them takes longer to be answered.
+std::uint64_t BotRun::drain_ms() const {
+    if (line_rate_ <= 0)
+        return kDrainMs;
+    return kDrainMs + static_cast<std::uint64_t>(kMaxOutstanding) * 1000 / static_cast<std::uint64_t>(line_rate_);
+}
+
+// Bots sending faster than the server reads a connection are slowed down, not failed: said so.
+void BotRun::report_budget() const {
+    if (line_rate_ <= 0 || options_.rate <= line_rate_ || echo_closed_loop(bots_[0]))
+        return;
+    std::printf("  %-40s %d lines/s a connection (burst %d); these bots send %d/s: the server reads them\n"
+                "  %-40s that fast, so replies come slower (that is not an error)\n",
+                "server's input budget", line_rate_, line_burst_, options_.rate, "");
+}
+
 int BotRun::report_result() {
     for (std::uint32_t i = 0; i < bot_count_; ++i) {
         Bot& bot = bots_[i];
@@ -490,6 +525,7 @@ int BotRun::report_result() {
     for (int kind = 0; kind < kErrorKinds; ++kind)
         if (totals_.errors[kind] != 0)
             std::printf("    %-38s %llu\n", kErrorNames[kind], n(totals_.errors[kind]));
+    report_budget();
     std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
                 all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(), n(all_.total()));
     std::printf("SERVED bots=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n(served_.total()),

@@ -13,6 +13,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <mswsock.h>
+#include <mstcpip.h>
 #include <windows.h>
 
 #include "protocol.h"
@@ -206,6 +207,19 @@ bool load_extension(SOCKET socket, GUID id, Function& function) {
         return true;
     log_error("WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER)", static_cast<DWORD>(WSAGetLastError()));
     return false;
+}
+
+// TCP keepalive: after `idle_s` seconds of silence the OS probes the peer, every interval after
+// that; a peer that answers none (it vanished without FIN or RST: power, Wi-Fi, a NAT that forgot
+// it) fails the pending receive. Windows sends 10 probes, Linux (so Wine) 9.
+inline void set_keepalive(SOCKET socket, int idle_s) {
+    tcp_keepalive values{};
+    values.onoff = 1;
+    values.keepalivetime = static_cast<ULONG>(idle_s) * 1000;
+    values.keepaliveinterval = static_cast<ULONG>(proto::keepalive_interval_s(idle_s)) * 1000;
+    DWORD bytes = 0;
+    if (WSAIoctl(socket, SIO_KEEPALIVE_VALS, &values, sizeof values, nullptr, 0, &bytes, nullptr, nullptr) != 0)
+        log_error("WSAIoctl(SIO_KEEPALIVE_VALS)", static_cast<DWORD>(WSAGetLastError()));
 }
 
 inline void set_no_delay(SOCKET socket) {
@@ -579,28 +593,26 @@ inline bool parse_address(const char* text, int port, SOCKADDR_STORAGE& address,
     return false;
 }
 
-// "127.0.0.1:50123" or "[::1]:50123". An IPv4 peer of a dual-stack socket comes as
-// ::ffff:a.b.c.d; it is shown as the IPv4 address it is.
-inline std::string format_address(const sockaddr* address) {
+// "127.0.0.1" or "::1". An IPv4 peer of a dual-stack socket comes as ::ffff:a.b.c.d; it is shown
+// as the IPv4 address it is.
+inline std::string format_host(const sockaddr* address) {
     char host[INET6_ADDRSTRLEN] = "?";
-    char text[INET6_ADDRSTRLEN + 16];
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
-    if (address->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
-        sockaddr_in v4{};
-        v4.sin_family = AF_INET;
-        v4.sin_port = v6->sin6_port;
-        std::memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], sizeof v4.sin_addr);
-        return format_address(reinterpret_cast<const sockaddr*>(&v4));
-    }
-    if (address->sa_family == AF_INET6) {
+    if (address->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+        inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], host, sizeof host);
+    else if (address->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-        std::snprintf(text, sizeof text, "[%s]:%u", host, ntohs(v6->sin6_port));
-    } else {
-        const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
-        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-        std::snprintf(text, sizeof text, "%s:%u", host, ntohs(v4->sin_port));
-    }
-    return text;
+    else
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, host, sizeof host);
+    return host;
+}
+
+// "127.0.0.1:50123" or "[::1]:50123"
+inline std::string format_address(const sockaddr* address) {
+    const std::string host = format_host(address);
+    const u_short port = ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
+                                                              : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 // ---- Ctrl+C, Ctrl+Break, console close --------------------------------------------------------------

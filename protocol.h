@@ -21,6 +21,12 @@ constexpr int kDefaultPort = 9000;
 constexpr int kDefaultMaxClients = 10000;
 constexpr int kDefaultAccepts = 64;          // AcceptEx calls kept outstanding
 constexpr int kDefaultSendLimit = 256 * 1024;  // unsent bytes per client before "slow consumer"
+constexpr int kDefaultLineRate = 20;   // lines a second a client may send, sustained
+constexpr int kDefaultLineBurst = 60;  // and at once
+constexpr int kDefaultKeepaliveS = 120;  // idle seconds before a silent peer is probed
+constexpr int kKeepaliveProbes = 10;     // Windows' count (Linux, so Wine, sends 9)
+// Seconds between keepalive probes: a quarter of the idle time, from 1 to 10.
+constexpr int keepalive_interval_s(int idle_s) { return idle_s / 4 < 1 ? 1 : idle_s / 4 > 10 ? 10 : idle_s / 4; }
 
 constexpr std::size_t kMaxLineBytes = 512;     // a line, counted as typed and edited
 constexpr std::size_t kMaxNickBytes = 16;
@@ -32,6 +38,7 @@ constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this ma
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
 constexpr std::string_view kErrServerFull = "ERR server full";
+constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
 constexpr std::string_view kShutdownNotice = "* server shutting down";
 static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
 static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));

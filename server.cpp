@@ -19,7 +19,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <queue>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,13 +50,20 @@ constexpr int kStdoutBufferBytes = 64 * 1024;
 
 constexpr char kUsage[] =
     "usage: server.exe [--port 9000] [--bind ADDR] [--max-clients 10000] [--accepts 64]\n"
-    "                  [--send-limit 262144] [--echo] [--quiet] [--stats SECONDS] [--help]\n"
+    "                  [--send-limit 262144] [--line-rate 20] [--line-burst 60] [--max-per-ip N]\n"
+    "                  [--keepalive 120] [--echo] [--quiet] [--stats SECONDS] [--help]\n"
     "\n"
     "  --port N         TCP port to listen on (default 9000)\n"
     "  --bind ADDR      local address to listen on, IPv4 or IPv6 (default 0.0.0.0)\n"
     "  --max-clients N  client slots, allocated once (default 10000)\n"
     "  --accepts N      AcceptEx calls kept outstanding (default 64)\n"
     "  --send-limit N   unsent bytes a client may hold before it is dropped (default 262144)\n"
+    "  --line-rate N    lines a second a client may send, sustained (default 20; 0: no limit);\n"
+    "                   past it the client is not read from until it may again: nothing lost\n"
+    "  --line-burst N   lines a client may send at once within that rate (default 60)\n"
+    "  --max-per-ip N   connections one address may hold (default: no limit)\n"
+    "  --keepalive S    probe a peer that was silent for S seconds, and close it if it is gone\n"
+    "                   (default 120; 0: off)\n"
     "  --echo           echo server: bytes come back unchanged, nothing else\n"
     "  --quiet          no line per connect and disconnect\n"
     "  --stats N        print a counters line every N seconds\n"
@@ -66,6 +76,12 @@ static_assert(says_number(kUsage, "(default ", proto::kDefaultPort, ")") &&
               says_number(kUsage, "(default ", proto::kDefaultAccepts, ")") &&
               says_number(kUsage, "--send-limit ", proto::kDefaultSendLimit, "]") &&
               says_number(kUsage, "(default ", proto::kDefaultSendLimit, ")"));
+static_assert(says_number(kUsage, "--line-rate ", proto::kDefaultLineRate, "]") &&
+              says_number(kUsage, "(default ", proto::kDefaultLineRate, ";") &&
+              says_number(kUsage, "--line-burst ", proto::kDefaultLineBurst, "]") &&
+              says_number(kUsage, "(default ", proto::kDefaultLineBurst, ")") &&
+              says_number(kUsage, "--keepalive ", proto::kDefaultKeepaliveS, "]") &&
+              says_number(kUsage, "(default ", proto::kDefaultKeepaliveS, ";"));
 
 // ---- Types ------------------------------------------------------------------------------------
 
@@ -76,6 +92,10 @@ struct Options {
     int accepts = proto::kDefaultAccepts;
     int send_limit = proto::kDefaultSendLimit;
     int stats_seconds = 0;
+    int line_rate = proto::kDefaultLineRate;
+    int line_burst = proto::kDefaultLineBurst;
+    int max_per_ip = 0;  // 0: no limit
+    int keepalive_s = proto::kDefaultKeepaliveS;
     bool echo = false;
     bool quiet = false;
 };
@@ -108,18 +128,23 @@ enum class SlotState : std::uint8_t { Free, Open, Draining, Dropping, Closed };
 struct Client : Connection {
     SlotState state = SlotState::Free;
     bool reading_paused = false;  // echo mode: not read from until its echoes drain
+    TokenBucket lines;            // its input budget (--line-rate, --line-burst)
+    std::uint64_t paused_since_ms = 0;  // not 0: over its budget, not read from until it refills
+    std::uint32_t unread_begin = 0, unread_end = 0;  // received, not yet fed: waits for the budget
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
     std::string drop_reason;      // Dropping: what the log will say
     std::uint32_t next_free = kNoSlot;
     term::Terminal terminal;  // its bytes to lines; its telnet, echo and encoding
     char peer[INET6_ADDRSTRLEN + 16] = {};
+    char address[INET6_ADDRSTRLEN] = {};  // the peer's address alone: what --max-per-ip counts
 
     bool is_live() const { return state == SlotState::Open || state == SlotState::Draining; }
 };
 
 struct Counters {
     std::uint64_t accepted = 0, lines_in = 0, lines_out = 0, bytes_in = 0, bytes_out = 0;
-    std::uint64_t slow_dropped = 0, refused = 0;
+    std::uint64_t slow_dropped = 0, refused = 0, refused_per_ip = 0, keepalive_closed = 0;
+    std::uint64_t throttled = 0, throttled_ms = 0;  // times a client was over its input budget, and for how long
     // What the I/O costs: calls made, how many completed at once (no completion packet; under
     // Wine, no wake-up either), and how many GetQueuedCompletionStatusEx calls it all took.
     std::uint64_t recv_calls = 0, recv_at_once = 0, send_calls = 0, send_at_once = 0, dequeues = 0;
@@ -136,6 +161,12 @@ std::string disconnect_reason(DWORD error) {
     case WSAECONNABORTED:
     case ERROR_CONNECTION_ABORTED: return "connection aborted";
     case WSA_OPERATION_ABORTED: return "operation aborted";
+    // A peer that vanished without FIN or RST, found by the keepalive probes: Windows reports
+    // WSAENETRESET for it (SIO_KEEPALIVE_VALS), Wine 8 WSAETIMEDOUT (ETIMEDOUT from Linux) or
+    // ERROR_SEM_TIMEOUT. An idle connection has nothing else that times out.
+    case WSAENETRESET:
+    case WSAETIMEDOUT:
+    case ERROR_SEM_TIMEOUT: return "keepalive timeout";
     default: return "error " + error_text(error);
     }
 }
@@ -165,14 +196,17 @@ private:
     // accept
     void post_accept(PendingAccept& accept);
     void on_accept_done(PendingAccept& accept, DWORD error);
-    void admit(SOCKET socket, const char* peer);
-    void refuse(SOCKET socket, const char* peer);
+    void admit(SOCKET socket, const char* peer, const char* address);
+    void refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason);
     // receive
     void read_later(Client& client) { to_read_.push(slot_of(client)); }
     void read_deferred();
     void post_recv(Client& client);
     bool on_recv_done(Client& client, DWORD bytes, DWORD error);
+    bool feed(Client& client, const char* data, std::size_t size, bool fresh_receive);
     bool on_line(Client& client, std::string_view line);
+    bool after_line(Client& client);
+    void resume_paced();
     // send
     void queue_line(Client& client, const std::string& wire);
     void redraw_inputs();
@@ -193,6 +227,7 @@ private:
     void on_client_io(Client& client, Operation& op, DWORD bytes);
     void begin_shutdown();
     void on_tick();
+    DWORD wait_ms() const;
     bool finished() const { return stopping_ && slots_in_use_ == 0 && accepts_posted_ == 0; }
 
     std::uint32_t slot_of(const Client& client) const { return static_cast<std::uint32_t>(&client - clients_.get()); }
@@ -217,6 +252,15 @@ private:
     SlotQueue to_read_;   // clients whose next receive waits for the end of a turn
     SlotQueue to_drop_;   // clients whose abortive close is scheduled
     SlotQueue to_redraw_;  // terminals whose half-typed line is off the screen until the turn ends
+    // Clients over their input budget, by when they may go on (a slot may be there twice; the
+    // generation tells a later occupant's entry).
+    struct Paced {
+        std::uint64_t due_ms;
+        std::uint32_t slot, generation;
+        bool operator>(const Paced& other) const { return due_ms > other.due_ms; }
+    };
+    std::priority_queue<Paced, std::vector<Paced>, std::greater<Paced>> paced_;
+    std::unordered_map<std::string, int> per_address_;  // --max-per-ip: connections of each address
 
     Cp949Codec cp949_;   // the terminals' conversion for CP949 connections
     std::string wire_;  // scratch: one message encoded for the wire
@@ -260,9 +304,11 @@ bool Server::start() {
     for (int i = 0; i < options_.accepts; ++i)
         post_accept(accepts_[i]);
 
-    std::printf("listening on %s port %d (%s mode, max-clients %d, accepts %d, send-limit %d%s)\n",
+    std::printf("listening on %s port %d (%s mode, max-clients %d, accepts %d, send-limit %d, line-rate %d, "
+                "line-burst %d, keepalive %d%s)\n",
                 options_.bind, options_.port, options_.echo ? "echo" : "chat", options_.max_clients,
-                options_.accepts, options_.send_limit, skip_on_success_ ? ", skip-on-success" : "");
+                options_.accepts, options_.send_limit, options_.line_rate, options_.line_burst, options_.keepalive_s,
+                skip_on_success_ ? ", skip-on-success" : "");
     next_stats_ms_ = started_ms_ + static_cast<std::uint64_t>(options_.stats_seconds) * 1000;
     return true;
 }
@@ -370,14 +416,22 @@ void Server::on_accept_done(PendingAccept& accept, DWORD error) {
     get_accept_ex_sockaddrs_(accept.addresses, 0, kAcceptAddressBytes, kAcceptAddressBytes, &local,
                              &local_length, &remote, &remote_length);
     const std::string peer = remote ? format_address(remote) : std::string("?");
+    const std::string address = remote ? format_host(remote) : std::string("?");
     post_accept(accept);  // re-arm first: the pool stays full while this client is set up
-    admit(socket, peer.c_str());
+    admit(socket, peer.c_str(), address.c_str());
 }
 
 // A slot for the new connection, or a refusal.
-void Server::admit(SOCKET socket, const char* peer) {
+void Server::admit(SOCKET socket, const char* peer, const char* address) {
+    const auto held = options_.max_per_ip > 0 ? per_address_.find(address) : per_address_.end();
+    if (held != per_address_.end() && held->second >= options_.max_per_ip) {
+        ++counters_.refused_per_ip;
+        refuse(socket, peer, proto::kErrTooManyFromAddress, "too many connections from the address");
+        return;
+    }
     if (free_head_ == kNoSlot) {
-        refuse(socket, peer);
+        ++counters_.refused;
+        refuse(socket, peer, proto::kErrServerFull, "server full");
         return;
     }
     const std::uint32_t slot = free_head_;
@@ -396,8 +450,14 @@ void Server::admit(SOCKET socket, const char* peer) {
     client.state = SlotState::Open;
     client.socket = socket;
     std::snprintf(client.peer, sizeof client.peer, "%s", peer);
+    std::snprintf(client.address, sizeof client.address, "%s", address);
+    if (options_.max_per_ip > 0)
+        ++per_address_[address];  // an entry only while the address holds a connection
     client.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
     client.terminal = term::Terminal(&cp949_);
+    client.lines = TokenBucket(options_.line_rate, options_.line_burst);
+    if (options_.keepalive_s > 0)
+        set_keepalive(socket, options_.keepalive_s);
     set_no_delay(socket);
     setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
@@ -412,14 +472,13 @@ void Server::admit(SOCKET socket, const char* peer) {
     read_later(client);
 }
 
-// No free slot: say so and close gracefully. The socket is fresh and its send buffer empty, so
-// this one short blocking send cannot stall the loop.
-void Server::refuse(SOCKET socket, const char* peer) {
-    ++counters_.refused;
+// No room for it: say why and close gracefully. The socket is fresh and its send buffer empty,
+// so this one short blocking send cannot stall the loop.
+void Server::refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason) {
     if (!options_.quiet)
-        std::printf("refused peer=%s reason=server full\n", peer);
+        std::printf("refused peer=%s reason=%s\n", peer, reason);
     wire_.clear();
-    proto::append_wire_line(wire_, proto::kErrServerFull);
+    proto::append_wire_line(wire_, line);
     ::send(socket, wire_.data(), static_cast<int>(wire_.size()), 0);
     close_counted(socket, Close::Graceful);
 }
@@ -434,7 +493,8 @@ void Server::refuse(SOCKET socket, const char* peer) {
 void Server::read_deferred() {
     for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
         Client& client = clients_[to_read_.pop()];  // its occupant may have changed meanwhile
-        if (client.state == SlotState::Open && !client.recv_op.in_flight && !client.reading_paused)
+        if (client.state == SlotState::Open && !client.recv_op.in_flight && !client.reading_paused &&
+            client.paused_since_ms == 0)
             post_recv(client);
     }
 }
@@ -478,25 +538,67 @@ bool Server::on_recv_done(Client& client, DWORD bytes, DWORD error) {
         }
         return true;
     }
+    return feed(client, client.recv_buffer, bytes, true);
+}
+
+// Hands received bytes to the client's terminal. Returns true when all were taken and the client
+// should be read from again. When it has spent its input budget, the rest waits in its receive
+// buffer (no new receive is posted meanwhile, so the OS holds whatever else it sends and TCP slows
+// it down) until resume_paced() feeds it: nothing is lost, nobody else waits.
+bool Server::feed(Client& client, const char* data, std::size_t size, bool fresh_receive) {
     struct Sink {
         Server& server;
         Client& client;
         bool on_line(std::string_view line) { return server.on_line(client, line); }
         bool on_line_too_long() {
             server.send(server.slot_of(client), proto::kErrLineTooLong);
-            return client.state == SlotState::Open;
+            return server.after_line(client);
         }
         void reply(std::string_view bytes) { server.queue_bytes(client, bytes.data(), bytes.size()); }
     } sink{*this, client};
-    return client.terminal.feed(client.recv_buffer, bytes, sink);  // false: it quit or is being dropped
+    const bool all = fresh_receive ? client.terminal.feed(data, size, sink) : client.terminal.resume(data, size, sink);
+    if (all || client.state != SlotState::Open || client.paused_since_ms == 0)
+        return all;  // all taken, or it quit or is being dropped
+    client.unread_begin = static_cast<std::uint32_t>(data + client.terminal.consumed() - client.recv_buffer);
+    client.unread_end = static_cast<std::uint32_t>(data + size - client.recv_buffer);
+    paced_.push({client.lines.ready_at(now_ms()), slot_of(client), client.generation});
+    return false;
 }
 
-// Returns false when the client is leaving: the rest of its input is not read.
+// Returns false when the rest of the client's input is not to be read now: it is leaving, or it
+// has spent its budget.
 bool Server::on_line(Client& client, std::string_view line) {
     ++counters_.lines_in;
     if (room_.on_line(slot_of(client), line) == chat::After::Quit)
         close_when_drained(client, "quit");
-    return client.state == SlotState::Open;
+    return after_line(client);
+}
+
+// Every line costs one of the client's budget, an over-long one too.
+bool Server::after_line(Client& client) {
+    if (client.state != SlotState::Open)
+        return false;
+    if (client.lines.spend(now_ms()))
+        return true;
+    client.paused_since_ms = now_ms();
+    ++counters_.throttled;
+    return false;
+}
+
+// Clients whose budget has refilled get the rest of their input, then are read from again.
+void Server::resume_paced() {
+    const std::uint64_t now = now_ms();
+    while (!paced_.empty() && paced_.top().due_ms <= now) {
+        const Paced due = paced_.top();
+        paced_.pop();
+        Client& client = clients_[due.slot];
+        if (client.generation != due.generation || client.state != SlotState::Open || client.paused_since_ms == 0)
+            continue;  // gone since, or closing: its input does not matter any more
+        counters_.throttled_ms += now - client.paused_since_ms;
+        client.paused_since_ms = 0;
+        if (feed(client, client.recv_buffer + client.unread_begin, client.unread_end - client.unread_begin, false))
+            read_later(client);
+    }
 }
 
 // ---- Send ---------------------------------------------------------------------------------------
@@ -651,6 +753,8 @@ void Server::drop(Client& client, std::string reason) {
     if (!client.is_live())
         return;
     client.state = SlotState::Dropping;
+    if (reason == "keepalive timeout")
+        ++counters_.keepalive_closed;
     client.drop_reason = std::move(reason);
     to_drop_.push(slot_of(client));
 }
@@ -684,8 +788,16 @@ void Server::release_slot(Client& client) {
     client.out.reset(kKeepBufferBytes);
     client.state = SlotState::Free;
     client.reading_paused = false;
+    if (client.paused_since_ms != 0)
+        counters_.throttled_ms += now_ms() - client.paused_since_ms;
+    client.paused_since_ms = 0;
     client.drop_reason.clear();
     client.terminal = term::Terminal();
+    if (options_.max_per_ip > 0) {
+        const auto count = per_address_.find(client.address);
+        if (count != per_address_.end() && --count->second == 0)
+            per_address_.erase(count);
+    }
     client.next_free = free_head_;
     free_head_ = slot_of(client);
     --slots_in_use_;
@@ -800,16 +912,15 @@ int Server::run() {
     std::uint64_t next_tick_ms = now_ms() + kTickMs;
     while (!finished()) {
         std::fflush(stdout);
-        // Clients still waiting to be read from must not wait for a completion that may not come.
-        const DWORD wait_ms = !to_read_.empty() ? 0 : stopping_ ? kShutdownTickMs : kTickMs;
         ++counters_.dequeues;
-        const int count = dequeue(port_, entries, kCompletionBatch, wait_ms);
+        const int count = dequeue(port_, entries, kCompletionBatch, wait_ms());
         if (count < 0)
             return 1;
         for (int i = 0; i < count; ++i) {
             dispatch(entries[i]);
             close_dropped();
         }
+        resume_paced();
         redraw_inputs();
         flush_sends();
         read_deferred();
@@ -833,22 +944,39 @@ int Server::run() {
     return 0;
 }
 
+// How long the loop may sleep: not at all while clients wait to be read from (no completion
+// may come for them), until the first paced client may go on, otherwise until the next tick.
+DWORD Server::wait_ms() const {
+    if (!to_read_.empty())
+        return 0;
+    std::uint64_t wait = stopping_ ? kShutdownTickMs : kTickMs;
+    if (!paced_.empty()) {
+        const std::uint64_t now = now_ms(), due = paced_.top().due_ms;
+        wait = std::min(wait, due > now ? due - now : 0);
+    }
+    return static_cast<DWORD>(wait);
+}
+
 std::string Server::stats_text() {
     DWORD handles = 0;
     GetProcessHandleCount(GetCurrentProcess(), &handles);
     PROCESS_MEMORY_COUNTERS memory{};
     GetProcessMemoryInfo(GetCurrentProcess(), &memory, sizeof memory);
     auto n = [](std::uint64_t value) { return static_cast<unsigned long long>(value); };
-    char text[768];
+    char text[1024];
     std::snprintf(text, sizeof text,
                   "online=%llu peak=%llu accepted=%llu lines_in=%llu lines_out=%llu bytes_in=%llu bytes_out=%llu "
                   "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu "
-                  "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu",
+                  "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu "
+                  "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu "
+                  "keepalive_closed=%llu",
                   n(counters_.online), n(counters_.peak), n(counters_.accepted), n(counters_.lines_in),
                   n(counters_.lines_out), n(counters_.bytes_in), n(counters_.bytes_out), n(counters_.slow_dropped),
                   counters_.sockets, static_cast<unsigned long>(handles), n(memory.WorkingSetSize / 1024),
                   n((now_ms() - started_ms_) / 1000), n(counters_.recv_calls), n(counters_.recv_at_once),
-                  n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues));
+                  n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues), options_.line_rate,
+                  options_.line_burst, n(counters_.throttled), n(counters_.throttled_ms), n(counters_.refused),
+                  n(counters_.refused_per_ip), n(counters_.keepalive_closed));
     return text;
 }
 
@@ -865,6 +993,10 @@ int main(int argc, char** argv) {
         Option::Number("--accepts", options.accepts, 1, 4096),
         Option::Number("--send-limit", options.send_limit, static_cast<int>(kRecvBufferBytes), 1 << 30),
         Option::Number("--stats", options.stats_seconds, 1, 86400),
+        Option::Number("--line-rate", options.line_rate, 0, 1000000),
+        Option::Number("--line-burst", options.line_burst, 1, 1000000),
+        Option::Number("--max-per-ip", options.max_per_ip, 1, 1000000),
+        Option::Number("--keepalive", options.keepalive_s, 0, 86400),
         Option::Flag("--echo", options.echo),
         Option::Flag("--quiet", options.quiet),
     };

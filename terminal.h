@@ -298,9 +298,18 @@ class Terminal {
 public:
     explicit Terminal(const Codec* codec = nullptr) : codec_(codec) {}
 
-    // Returns false when the sink asked to stop (the rest of the chunk is not consumed).
+    // One receive. Returns false when the sink asked to stop: consumed() says how much of the
+    // chunk was taken, and the rest is for resume().
     template <typename Sink>
-    bool feed(const char* data, std::size_t size, Sink& sink);
+    bool feed(const char* data, std::size_t size, Sink& sink) {
+        return take(data, size, sink, true);
+    }
+    // The rest of a receive whose feeding was stopped: no new receive, so no keystroke.
+    template <typename Sink>
+    bool resume(const char* data, std::size_t size, Sink& sink) {
+        return take(data, size, sink, false);
+    }
+    std::size_t consumed() const { return consumed_; }
 
     Encoding encoding() const { return encoding_; }
     void set_encoding(Encoding encoding) { encoding_ = encoding; }
@@ -324,6 +333,8 @@ private:
     enum class Telnet : std::uint8_t { Data, Iac, Option, Sub, SubIac };
     enum class Escape : std::uint8_t { None, Esc, Csi, Ss3 };
 
+    template <typename Sink>
+    bool take(const char* data, std::size_t size, Sink& sink, bool fresh_receive);
     template <typename Sink>
     bool telnet_byte(unsigned char byte, Sink& sink, bool& consumed);
     template <typename Sink>
@@ -398,12 +409,13 @@ private:
     std::size_t escape_bytes_ = 0;
     char undecoded_[4] = {};   // the bytes of a character not complete yet, as typed
     std::size_t undecoded_bytes_ = 0;
+    std::size_t consumed_ = 0;  // of the last chunk fed
 };
 
 template <typename Sink>
-bool Terminal::feed(const char* data, std::size_t size, Sink& sink) {
+bool Terminal::take(const char* data, std::size_t size, Sink& sink, bool fresh_receive) {
     // A few bytes and no line end, at the start of a line: someone typing, one key at a time.
-    if (!terminal_ && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 && telnet_ == Telnet::Data) {
+    if (!terminal_ && fresh_receive && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 && telnet_ == Telnet::Data) {
         bool line_end = false;
         for (std::size_t i = 0; i < size; ++i)
             line_end = line_end || data[i] == '\r' || data[i] == '\n';
@@ -413,11 +425,11 @@ bool Terminal::feed(const char* data, std::size_t size, Sink& sink) {
     for (std::size_t i = 0; i < size; ++i) {
         const auto byte = static_cast<unsigned char>(data[i]);
         bool consumed = false;
-        if (!telnet_byte(byte, sink, consumed))
-            return false;
-        if (!consumed && !data_byte(byte, sink))
+        consumed_ = i + 1;
+        if (!telnet_byte(byte, sink, consumed) || (!consumed && !data_byte(byte, sink)))
             return false;
     }
+    consumed_ = size;
     reply(sink);
     return true;
 }

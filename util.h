@@ -3,6 +3,7 @@
 // No Windows header, so each is unit-tested natively (tests/unit/util_test.cpp).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -100,6 +101,47 @@ private:
     std::string queued_;
     std::string sending_;
     std::size_t sent_ = 0;  // bytes of `sending_` the OS has taken (short sends)
+};
+
+// ---- Pacing ---------------------------------------------------------------------------------------
+
+// A token bucket: `rate` a second, sustained, and up to `burst` at once (a rate of 0: no limit).
+// Starts full. Times are milliseconds of any clock that only goes forward.
+class TokenBucket {
+public:
+    TokenBucket() = default;
+    TokenBucket(int rate, int burst) : rate_(rate), burst_(burst), tokens_milli_(1000LL * burst) {}
+
+    bool limited() const { return rate_ > 0; }
+    // One spent now. True while another may follow at once; false: wait until ready_at().
+    bool spend(std::uint64_t now_ms) {
+        if (!limited())
+            return true;
+        refill(now_ms);
+        tokens_milli_ -= 1000;
+        return tokens_milli_ >= 1000;
+    }
+    // When the next one may be spent (now, if it may).
+    std::uint64_t ready_at(std::uint64_t now_ms) {
+        refill(now_ms);
+        if (!limited() || tokens_milli_ >= 1000)
+            return now_ms;
+        const long long missing = 1000 - tokens_milli_;  // milli-tokens; rate_ of them come each ms
+        return now_ms + static_cast<std::uint64_t>((missing + rate_ - 1) / rate_);
+    }
+
+private:
+    void refill(std::uint64_t now_ms) {
+        if (now_ms > last_ms_) {
+            const long long gained = static_cast<long long>(now_ms - last_ms_) * rate_;
+            tokens_milli_ = std::min<long long>(1000LL * burst_, tokens_milli_ + gained);
+        }
+        last_ms_ = std::max(last_ms_, now_ms);
+    }
+
+    int rate_ = 0, burst_ = 0;
+    long long tokens_milli_ = 0;  // thousandths of a token
+    std::uint64_t last_ms_ = 0;
 };
 
 // ---- Numbers and options ------------------------------------------------------------------------

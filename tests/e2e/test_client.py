@@ -232,6 +232,8 @@ class FakeChatServer:
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
+                    if line.startswith(b"/stats"):
+                        continue  # bot 0 asks for the server's input budget; this server has none
                     state["count"] += 1
                     out = self.reply(state, line.rstrip(b"\r").decode())
                     conn.sendall("".join(l + "\r\n" for l in out).encode())

@@ -141,7 +141,9 @@ def test_stats_has_every_counter(server):
     keys = [kv.split("=")[0] for kv in line.split()[1:]]
     assert keys == ["online", "peak", "accepted", "lines_in", "lines_out", "bytes_in", "bytes_out",
                     "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
-                    "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues"]
+                    "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues",
+                    "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip",
+                    "keepalive_closed"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
     # The I/O counters add up: every line came in through a receive, every welcome and reply went
@@ -155,7 +157,7 @@ def test_help_lists_every_command(server):
     conn.send_line("/help")
     lines = conn.read_until(lambda l: "/quit" in l)
     text = "\n".join(lines)
-    for command in ["/nick", "/who", "/move", "/board", "/ping", "/stats", "/help", "/quit"]:
+    for command in ["/nick", "/who", "/move", "/board", "/ping", "/stats", "/encoding", "/help", "/quit"]:
         assert command in text
 
 

@@ -14,6 +14,14 @@ from test_server_core import BASE_SOCKETS
 IAC, SB = 255, 250
 
 
+@pytest.fixture
+def server(start_server):
+    """These cases measure the framing and the socket-level defences at full speed: the input
+    budget (--line-rate), which would slow every flood here down, has tests of its own
+    (test_abuse.py)."""
+    return start_server("--line-rate", "0")
+
+
 def assert_healthy(server, online=0, timeout=30):
     """The invariants; `online` is how many clients of the test are still connected."""
     deadline = time.monotonic() + timeout

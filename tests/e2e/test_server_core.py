@@ -132,7 +132,8 @@ def test_disconnects_are_logged_with_peer_and_reason(server):
     assert "peer=127.0.0.1:" in connect
 
 
-def test_slow_consumer_is_dropped_and_everyone_else_gets_every_line(server):
+def test_slow_consumer_is_dropped_and_everyone_else_gets_every_line(start_server):
+    server = start_server("--line-rate", "0")  # 3,000 lines as fast as the readers take them
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and it never reads
     slow.connect(("127.0.0.1", server.port))
@@ -185,7 +186,7 @@ def flood_until(sender, server, predicate, lines=5000):
 def test_a_dropped_slow_consumer_frees_its_slot(start_server):
     # Two slots: once the slow one is dropped, a newcomer must get its slot, so the dropped
     # client's send and receive, both pending at the close, must have come back.
-    server = start_server("--max-clients", "2", "--send-limit", "65536")
+    server = start_server("--max-clients", "2", "--send-limit", "65536", "--line-rate", "0")
     slow = never_reading_client(server)
     with server.connect() as sender:
         sender.read_line()
@@ -205,7 +206,7 @@ def test_ctrl_c_with_a_client_that_never_reads_exits_cleanly(start_server):
     # More than the OS takes for it (a few MiB) is queued for the slow client, under the send limit,
     # so its send is stuck when Ctrl+C comes: after the 2 s flush it is cut off, and every posted
     # operation still comes back before the server exits.
-    server = start_server("--send-limit", str(16 << 20))
+    server = start_server("--send-limit", str(16 << 20), "--line-rate", "0")
     slow = never_reading_client(server)
     with server.connect() as sender:
         sender.read_line()

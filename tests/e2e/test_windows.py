@@ -102,9 +102,10 @@ def test_console_text_goes_out_and_comes_in_as_utf8(server, wine):
         watcher.close()
 
 
-def test_bots_act_at_the_rate_asked(server, wine):
+def test_bots_act_at_the_rate_asked(start_server, wine):
     # 400 a second is a 2.5 ms interval: paced from the clock, not from whole milliseconds
     # (which made it 500), and not from the last wake-up (which a 15.6 ms timer tick slows down).
+    server = start_server("--line-rate", "0")  # over the default input budget, on purpose
     proc = wine.run("client.exe", ["--bots", "2", "--rate", "400", "--duration", "5", "127.0.0.1", str(server.port)],
                     capture_output=True, timeout=120)
     result = result_of(proc.stdout.decode())

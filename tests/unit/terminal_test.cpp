@@ -130,6 +130,34 @@ TEST(any_telnet_command_makes_a_terminal) {
 
 // ---- Negotiation ---------------------------------------------------------------------------------
 
+// A sink that stops after its first line, as the server does when a client's budget is spent.
+struct StopAfterOneLine : Client {
+    bool on_line(std::string_view line) {
+        lines.emplace_back(line);
+        return lines.size() != 1 && lines.size() != 3;  // stops after the first and the third
+    }
+};
+
+TEST(a_stopped_feed_says_what_it_took_and_resumes_with_the_rest) {
+    StopAfterOneLine c;
+    const std::string chunk = "one\r\ntwo\r\nthree\r\n";
+    CHECK(!c.terminal.feed(chunk.data(), chunk.size(), c));
+    CHECK(c.terminal.consumed() == 4);  // "one\r": the line ended at CR, its LF is still to come
+    const std::size_t rest = chunk.size() - c.terminal.consumed();
+    CHECK(!c.terminal.resume(chunk.data() + 4, rest, c) && c.lines.size() == 3);
+    const std::size_t taken = 4 + c.terminal.consumed();
+    CHECK(c.terminal.resume(chunk.data() + taken, chunk.size() - taken, c));
+    CHECK((c.lines == std::vector<std::string>{"one", "two", "three"}));
+}
+
+TEST(a_resumed_few_bytes_are_no_keystroke) {
+    StopAfterOneLine c;
+    const std::string chunk = "a\nb";  // a stop after "a", then one byte left: not typing
+    CHECK(!c.terminal.feed(chunk.data(), chunk.size(), c) && c.terminal.consumed() == 2);
+    CHECK(c.terminal.resume(chunk.data() + 2, 1, c));
+    CHECK(c.replies.empty() && !c.terminal.is_terminal());
+}
+
 TEST(an_agreement_is_not_answered_and_turns_the_echo_on) {
     Client c;
     c.send("h");

@@ -1,4 +1,4 @@
-// Unit tests of util.h: the slot queue, the send buffer with short sends, numbers and options,
+// Unit tests of util.h: the slot queue, the send buffer with short sends, the token bucket, numbers and options,
 // and the compile-time check of texts against constants.
 #include "check.h"
 #include "util.h"
@@ -79,6 +79,34 @@ TEST(send_buffer_reset_forgets_everything_and_gives_back_big_buffers) {
     CHECK(out.unsent() == 0 && !out.in_flight() && !out.has_queued());
     out.queue("new");
     CHECK(out.start() && take_all(out) == "new");
+}
+
+TEST(token_bucket_gives_its_burst_at_once_then_its_rate) {
+    TokenBucket bucket(20, 3);  // 20 a second: one every 50 ms
+    const std::uint64_t t0 = 100000;
+    CHECK(bucket.spend(t0) && bucket.spend(t0));
+    CHECK(!bucket.spend(t0));  // the third was the last of the burst
+    CHECK(bucket.ready_at(t0) == t0 + 50);
+    CHECK(bucket.ready_at(t0 + 49) == t0 + 50);  // asking again does not move it
+    CHECK(!bucket.spend(t0 + 50));  // one refilled, one spent: empty again
+    CHECK(bucket.ready_at(t0 + 50 + 10) == t0 + 100);
+}
+
+TEST(token_bucket_refills_to_its_burst_and_no_further) {
+    TokenBucket bucket(10, 2);
+    const std::uint64_t t0 = 5000;
+    bucket.spend(t0);
+    bucket.spend(t0);
+    CHECK(bucket.ready_at(t0 + 3600 * 1000) == t0 + 3600 * 1000);  // an hour idle
+    CHECK(bucket.spend(t0 + 3600 * 1000) && !bucket.spend(t0 + 3600 * 1000));  // still a burst of 2
+}
+
+TEST(token_bucket_of_rate_zero_never_limits) {
+    TokenBucket bucket(0, 0);
+    CHECK(!bucket.limited());
+    for (int i = 0; i < 10000; ++i)
+        CHECK(bucket.spend(1));
+    CHECK(bucket.ready_at(1) == 1);
 }
 
 TEST(parse_int_takes_whole_numbers_in_range_only) {
