@@ -2,12 +2,13 @@
 #   make             build build/server.exe and build/client.exe
 #   make run         build, then run server.exe on port 9000 under Wine (Ctrl+C stops it);
 #                    make run ARGS="--echo" passes more options
-#   make test        build, then every check and test, in order (what CI runs)
+#   make test        build (the benchmark peers too), then every check and test, in order (what CI runs)
 #   make msvc-check  what MSVC's cl would say, without MSVC (tools/msvc)
 #   make workflow-check  lint .github/workflows (they run on GitHub's Windows, not here)
 #   make fuzz        the protocol fuzzer for 600 s (make test runs it for FUZZ_SECONDS=30)
 #   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
 #   make bench       the benchmarks (never part of make test; make test only builds them)
+#   make bench-chat  the chat part alone: fan-out capacity and broadcast, against an Asio chat server
 # Every target first installs, or names, the Debian packages that are missing (tools/deps.sh).
 
 WINCXX   := x86_64-w64-mingw32-g++-posix
@@ -21,7 +22,7 @@ FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
 
-.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench clean
+.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat clean
 
 # The two programs, and proof that the Windows-free layers compile without any Windows header.
 all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
@@ -54,7 +55,7 @@ run: all
 
 # Everything, one step after the other even under -j (the pytest suites measure timing, and the
 # fuzzer would steal their CPU); pytest's closing line is the last thing printed on success.
-test: all
+test: all peers
 	@$(MAKE) --no-print-directory SERIAL=1 msvc-check workflow-check unit fuzz-smoke pytest
 ifdef SERIAL
 .NOTPARALLEL:
@@ -132,28 +133,45 @@ SOAK_SECONDS ?= 600
 soak: all
 	$(PYTHON) -m tests.soak.soak $(SOAK_SECONDS)
 
-# The benchmark peers, built here only: the lecture skeleton, and an echo server on standalone Asio
-# (Debian's header-only libasio-dev, reached through a folder of links to its headers alone, not
-# all of /usr/include, so no other Linux header can leak into a Windows build).
-PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe
+# The benchmark peers, built here only (make test builds them, make bench runs them): the lecture
+# skeleton, an echo server on standalone Asio, and a chat server written as Asio's own chat example
+# (the chat fan-out peer). Asio is Debian's header-only libasio-dev (a base dependency: building
+# the peers needs none of make bench's extras), reached through a folder of links to its headers
+# alone, not all of /usr/include, so no other Linux header can leak into a Windows build; given
+# with -isystem, so that -Wall -Wextra -Werror judge our code and not Asio's.
+PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe $(BUILD)/asio_chat.exe
+ASIO_INCLUDE := $(BUILD)/asio-include
+ASIO_FLAGS := -std=c++17 -O2 -static -Wall -Wextra -Werror -DASIO_STANDALONE -D_WIN32_WINNT=0x0A00 \
+	-isystem $(ASIO_INCLUDE)
 peers: $(PEERS)
 
 $(BUILD)/skeleton_echo.exe: bench/peers/skeleton_echo.cpp | deps
 	@mkdir -p $(BUILD)
 	$(WINCXX) -std=c++17 -O2 -static -Wall -Wextra -Werror $< -o $@ $(WINLIBS)
 
-$(BUILD)/asio_echo.exe: bench/peers/asio_echo.cpp | deps
-	@tools/deps.sh bench
-	@rm -rf $(BUILD)/asio-include && mkdir -p $(BUILD)/asio-include
-	ln -s /usr/include/asio /usr/include/asio.hpp $(BUILD)/asio-include/
-	$(WINCXX) -std=c++17 -O2 -static -DASIO_STANDALONE -D_WIN32_WINNT=0x0A00 -I$(BUILD)/asio-include \
-		$< -o $@ $(WINLIBS)
+# Made once under a temporary name, then renamed: two peers built under -j never see it half made.
+$(ASIO_INCLUDE): | deps
+	@rm -rf $@.tmp && mkdir -p $@.tmp
+	ln -s /usr/include/asio /usr/include/asio.hpp $@.tmp/ && mv $@.tmp $@
+
+$(BUILD)/asio_echo.exe: bench/peers/asio_echo.cpp | $(ASIO_INCLUDE)
+	$(WINCXX) $(ASIO_FLAGS) $< -o $@ $(WINLIBS)
+
+$(BUILD)/asio_chat.exe: bench/peers/asio_chat.cpp | $(ASIO_INCLUDE)
+	$(WINCXX) $(ASIO_FLAGS) $< -o $@ $(WINLIBS)
 
 # The benchmarks: minutes, both cores; run on purpose, never in make test. Writes bench/results.md
-# and bench/results.png. BENCH_ROUNDS=3 and BENCH_ONLY=<part of a scenario name> narrow a run.
+# and bench/results.png (echo, with the wineserver round trips each echo costs), then the chat
+# part, bench-chat (bench/chat.png). BENCH_ROUNDS=3 and BENCH_ONLY=<part of a scenario name>
+# narrow the echo part; BENCH_ONLY=capacity or broadcast the chat part (nothing is written then).
 bench: all peers
 	@tools/deps.sh bench
 	$(PYTHON) -m bench.run
+	$(PYTHON) -m bench.chat
+
+bench-chat: all peers
+	@tools/deps.sh bench
+	$(PYTHON) -m bench.chat
 
 # Everything generated lives in build/ (binaries, shims, Wine prefixes, logs).
 clean:

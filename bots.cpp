@@ -23,30 +23,12 @@ constexpr std::size_t kReadsPerTurn = 128;  // receives posted per loop turn (se
 constexpr std::uint64_t kProgressEveryMs = 1000;
 constexpr std::uint64_t kDrainMs = 5000;  // after the run, how long outstanding replies are awaited
 constexpr std::uint64_t kInterruptDrainMs = 1000;  // the same after Ctrl+C (a second one: none)
+// Chat: the run ends only once no line came for this long, so the other bots' last lines, which
+// may arrive after the sender's own, are heard and checked too.
+constexpr std::uint64_t kChatQuietMs = 300;
 // A connect the OS has not finished by then counts as failed: a run always ends, even against a
 // host that drops SYNs (Linux under Wine would wait about two minutes).
 constexpr std::uint64_t kConnectTimeoutMs = 15000;
-
-// Microseconds since the run started, from the performance counter.
-class Clock {
-public:
-    Clock() {
-        QueryPerformanceFrequency(&frequency_);
-        QueryPerformanceCounter(&start_);
-    }
-    std::uint64_t us() const {
-        LARGE_INTEGER now;
-        QueryPerformanceCounter(&now);
-        const auto ticks = static_cast<std::uint64_t>(now.QuadPart - start_.QuadPart);
-        const auto frequency = static_cast<std::uint64_t>(frequency_.QuadPart);
-        return ticks / frequency * 1000000 + ticks % frequency * 1000000 / frequency;
-    }
-    std::uint64_t ms() const { return us() / 1000; }
-
-private:
-    LARGE_INTEGER frequency_{};
-    LARGE_INTEGER start_{};
-};
 
 struct Bot {
     Link link;
@@ -54,7 +36,9 @@ struct Bot {
     std::uint32_t id = 0;
     bool reconnecting = false;  // closed on purpose; connects again once nothing is pending
     bool served = false;        // the server has answered it once
+    bool served_welcome = false;  // --speakers: its first welcome was counted
     bool finished = false;      // acted for its whole duration
+    bool pacing = false;        // its actions are due on the clock (not a listener, not before its start)
     std::uint64_t session_until_ms = 0;  // --reconnect: when this connection is due to close
     std::uint64_t connect_started_us = 0;
     std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
@@ -65,6 +49,7 @@ struct Bot {
 
 struct Totals {
     std::uint64_t connected = 0, failed = 0, sent = 0, received = 0, reconnects = 0;
+    std::uint64_t heard = 0;  // chat: the other bots' lines, each checked
     std::uint64_t errors[kErrorKinds] = {};
     std::uint64_t error_total() const {
         std::uint64_t sum = 0;
@@ -97,6 +82,8 @@ private:
     void on_line(Bot& bot, std::string_view line);
     void on_timer(Bot& bot);
     void start_acting(Bot& bot);
+    void on_welcomed(Bot& bot);
+    void everyone_in();
     void send_message(Bot& bot);
     void hang_up(Bot& bot);
     void start_session(Bot& bot);
@@ -111,9 +98,10 @@ private:
 
     void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
     bool echo_closed_loop(const Bot& bot) const { return bot.talk.mix() == Mix::Echo && options_.depth > 0; }
-    std::uint64_t due_us(const Bot& bot, std::uint64_t k) const {
-        return bot.pace_start_us + k * 1000000 / static_cast<std::uint64_t>(options_.rate);
-    }
+    std::uint64_t due_us(const Bot& bot, std::uint64_t k) const { return bot.pace_start_us + k * interval_ns() / 1000; }
+    std::uint64_t interval_ns() const { return 1000000000000ULL / static_cast<std::uint64_t>(options_.rate_milli); }
+    bool speaks(const Bot& bot) const { return options_.speakers == 0 || bot.id < static_cast<std::uint32_t>(options_.speakers); }
+    bool chat_run() const { return bot_count_ > 0 && bots_[0].talk.mix() == Mix::Chat; }
     void act(Bot& bot, std::uint64_t now_us);
     std::uint64_t connect_due_ms(std::uint32_t bot) const {
         return static_cast<std::uint64_t>(bot) * 1000 / static_cast<std::uint64_t>(options_.ramp);
@@ -123,6 +111,7 @@ private:
     Network& net_;
     Clock clock_;
     std::unique_ptr<Bot[]> bots_;
+    std::unique_ptr<ReceiveSpace> receive_space_;  // each bot's receive buffer
     std::uint32_t bot_count_ = 0;
     std::uint32_t next_to_connect_ = 0;
     std::uint32_t active_bots_ = 0;  // not yet done: connecting, awaiting the welcome, or acting
@@ -132,6 +121,11 @@ private:
     Totals totals_;
     Histogram all_, interval_;
     Histogram served_;  // from starting a connect to the server's first line: how fast it accepts
+    Histogram heard_;   // chat: from a line's sending to each other bot hearing it (a burst: its last line)
+    std::uint64_t last_line_ms_ = 0;
+    // --speakers: bots in the room or given up on; the speakers start once it is all of them.
+    std::uint32_t settled_ = 0;
+    std::vector<std::uint32_t> waiting_speakers_;
     std::uint64_t interval_sent_ = 0, interval_received_ = 0;
     std::uint64_t next_progress_ms_ = kProgressEveryMs;
     int line_rate_ = -1, line_burst_ = -1;  // the server's input budget, from bot 0's /stats (-1: not known)
@@ -147,7 +141,9 @@ private:
 int BotRun::run() {
     bot_count_ = static_cast<std::uint32_t>(options_.bots);
     bots_ = std::make_unique<Bot[]>(bot_count_);
+    receive_space_ = std::make_unique<ReceiveSpace>(bot_count_, receive_bytes_per_bot(bot_count_));
     for (std::uint32_t i = 0; i < bot_count_; ++i) {
+        receive_space_->give(bots_[i].link, i);
         bots_[i].id = i;
         bots_[i].talk = Conversation(i, options_.mixes[i % options_.mixes.size()]);
     }
@@ -177,7 +173,8 @@ bool BotRun::turn() {
     }
     if (drain_until_ms_ == 0 && active_bots_ == 0)
         drain_until_ms_ = now + drain_ms();  // every bot is done acting: wait for the last replies
-    if (drain_until_ms_ != 0 && (!awaiting_replies() || now >= drain_until_ms_))
+    const bool quiet = !chat_run() || now >= last_line_ms_ + kChatQuietMs;
+    if (drain_until_ms_ != 0 && ((quiet && !awaiting_replies()) || now >= drain_until_ms_))
         return false;
     const int count = dequeue(net_.port, entries_.get(), kCompletionBatch, wait_ms(now, next_progress_ms_));
     if (count < 0)
@@ -273,6 +270,8 @@ void BotRun::connect_failed(Bot& bot, ErrorKind kind, DWORD failure) {
     ++totals_.errors[kind];
     close_link(bot.link);  // a connect still pending is cancelled; its completion is ignored
     finish(bot);
+    if (options_.speakers > 0 && ++settled_ == bot_count_)
+        everyone_in();
     if (totals_.failed <= 3)
         std::fprintf(stderr, "bot %u: cannot connect to %s:%d: %s%s\n", bot.id, options_.host, options_.port,
                      kind == kBindFailed ? "bind failed: " : "", error_text(failure).c_str());
@@ -312,11 +311,51 @@ void BotRun::start_acting(Bot& bot) {
             lose(bot, kConnectionLost);
         return;  // replies drive the sending from now on; the deadline at act_until_ms ends it
     }
-    // Bots start spread over one interval, so their actions do not all land in the same tick.
-    const std::uint64_t interval_us = 1000000 / static_cast<std::uint64_t>(options_.rate);
-    bot.pace_start_us = clock_.us() + (interval_us > 0 ? bot.id * 7919u % interval_us : 0);
+    if (!speaks(bot))
+        return;  // a listener: it hears and checks, until its time is up
+    // Bots start spread evenly over one interval (the golden ratio's steps, scaled), so their
+    // actions neither land in the same tick nor, at 0.005 a second, all in the first seconds.
+    const std::uint64_t phase = (bot.id * 2654435769ULL) & 0xFFFFFFFFULL;  // a fraction, in 2^-32
+    bot.pace_start_us = clock_.us() + ((phase * (interval_ns() / 1000)) >> 32);
     bot.actions_taken = 0;
+    bot.pacing = true;
     schedule(bot, (due_us(bot, 0) + 999) / 1000);
+}
+
+// A bot is in the room. With --speakers, the speakers wait for everyone, so that each line they
+// say is heard by the whole crowd, and their time starts then.
+void BotRun::on_welcomed(Bot& bot) {
+    if (options_.speakers == 0) {
+        if (!bot.finished)
+            start_acting(bot);
+        return;
+    }
+    if (bot.served_welcome) {  // a reconnect: counted the first time
+        if (!bot.finished && settled_ == bot_count_)
+            start_acting(bot);
+        return;
+    }
+    bot.served_welcome = true;
+    if (speaks(bot))
+        waiting_speakers_.push_back(bot.id);
+    if (++settled_ == bot_count_)
+        everyone_in();
+}
+
+void BotRun::everyone_in() {
+    for (const std::uint32_t id : waiting_speakers_) {
+        Bot& bot = bots_[id];
+        if (bot.link.state != LinkState::Open)
+            continue;
+        if (bot.finished) {  // its time ran out while the crowd came in: it gets its time now
+            bot.finished = false;
+            ++active_bots_;
+        }
+        bot.act_until_ms = clock_.ms() + static_cast<std::uint64_t>(options_.duration_s) * 1000;
+        schedule(bot, bot.act_until_ms);
+        start_acting(bot);
+    }
+    waiting_speakers_.clear();
 }
 
 // Oldest first and at most kReadsPerTurn, so a turn stays short and connects, timers and progress
@@ -354,6 +393,7 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
     ++totals_.received;
     ++interval_received_;
     const std::uint64_t now = clock_.us();
+    last_line_ms_ = now / 1000;
     if (bot.id == 0 && starts_with(line, "STATS "))
         learn_budget(line);  // the answer to its /stats: other lines than replies are not checked
     if (!bot.served) {
@@ -363,8 +403,13 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
     const Heard heard = bot.talk.on_line(line, now, totals_.errors);
     if (heard.kind == Heard::Welcome && bot.id == 0 && line_rate_ < 0)
         bot.link.out.queue("/stats\r\n");  // the server's input budget, for the summary
-    if (heard.kind == Heard::Welcome && !bot.finished) {
-        start_acting(bot);
+    if (heard.kind == Heard::Welcome) {
+        on_welcomed(bot);
+    } else if (heard.kind == Heard::Chat) {
+        ++totals_.heard;
+        const auto burst = static_cast<std::uint64_t>(options_.burst);
+        if (heard.sequence % burst == burst - 1)  // a burst is heard when its last line is
+            heard_.add(heard.round_trip_us);
     } else if (heard.kind == Heard::Reply) {
         all_.add(heard.round_trip_us);
         interval_.add(heard.round_trip_us);
@@ -389,8 +434,8 @@ void BotRun::on_timer(Bot& bot) {
         finish(bot);  // a welcome still on its way is awaited like a reply (see awaiting_replies)
         return;
     }
-    if (!bot.talk.welcomed() || echo_closed_loop(bot) || clock_.us() < due_us(bot, bot.actions_taken))
-        return;  // awaiting the welcome, driven by replies, or an action already taken
+    if (!bot.pacing || clock_.us() < due_us(bot, bot.actions_taken))
+        return;  // not acting on the clock (yet), or an action already taken
     act(bot, clock_.us());
 }
 
@@ -399,17 +444,17 @@ void BotRun::on_timer(Bot& bot) {
 // --rate R is R a second there too. What is owed is capped at one second's worth; a bot further
 // behind than that drops the older actions instead of flooding.
 void BotRun::act(Bot& bot, std::uint64_t now_us) {
-    const auto rate = static_cast<std::uint64_t>(options_.rate);
-    const std::uint64_t due_total = (now_us - bot.pace_start_us) * rate / 1000000 + 1;
-    if (due_total - bot.actions_taken > rate)
-        bot.actions_taken = due_total - rate;
+    const std::uint64_t due_total = (now_us - bot.pace_start_us) * 1000 / interval_ns() + 1;
+    const std::uint64_t one_second = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(options_.rate_milli) / 1000);
+    if (due_total - bot.actions_taken > one_second)
+        bot.actions_taken = due_total - one_second;
     const bool session_over = bot.session_until_ms != 0 && now_us / 1000 >= bot.session_until_ms;
     if (session_over && bot.talk.awaiting() == 0) {
         hang_up(bot);
         return;
     }
     for (; bot.actions_taken < due_total; ++bot.actions_taken)
-        if (!session_over && bot.talk.can_send())
+        for (int i = 0; i < options_.burst && !session_over && bot.talk.can_send(); ++i)
             send_message(bot);
     if (!flush(bot.link)) {
         lose(bot, kConnectionLost);
@@ -438,6 +483,7 @@ void BotRun::hang_up(Bot& bot) {
 // A new connection for a bot that hung up: a fresh link on the same slot (nothing is pending).
 void BotRun::start_session(Bot& bot) {
     bot.reconnecting = false;
+    bot.pacing = false;  // until its welcome
     bot.talk.reconnected();
     bot.link.out.reset(0);
     bot.link.skip_completion_on_success = false;
@@ -496,11 +542,11 @@ std::uint64_t BotRun::drain_ms() const {
 
 // Bots sending faster than the server reads a connection are slowed down, not failed: said so.
 void BotRun::report_budget() const {
-    if (line_rate_ <= 0 || options_.rate <= line_rate_ || echo_closed_loop(bots_[0]))
+    if (line_rate_ <= 0 || options_.rate_milli * options_.burst <= line_rate_ * 1000 || echo_closed_loop(bots_[0]))
         return;
-    std::printf("  %-40s %d lines/s a connection (burst %d); these bots send %d/s: the server reads them\n"
+    std::printf("  %-40s %d lines/s a connection (burst %d); these bots send %g/s: the server reads them\n"
                 "  %-40s that fast, so replies come slower (that is not an error)\n",
-                "server's input budget", line_rate_, line_burst_, options_.rate, "");
+                "server's input budget", line_rate_, line_burst_, options_.rate_milli * options_.burst / 1000.0, "");
 }
 
 int BotRun::report_result() {
@@ -526,14 +572,23 @@ int BotRun::report_result() {
         if (totals_.errors[kind] != 0)
             std::printf("    %-38s %llu\n", kErrorNames[kind], n(totals_.errors[kind]));
     report_budget();
-    std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n\n", "round trip ms",
+    std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu replies timed)\n", "round trip ms",
                 all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms(), n(all_.total()));
+    if (chat_run())
+        std::printf("  %-40s p50 %.2f  p99 %.2f  max %.2f  (%llu of %llu lines heard%s)\n",
+                    "other bots' lines, sent to heard ms", heard_.percentile_ms(0.50), heard_.percentile_ms(0.99),
+                    heard_.max_ms(), n(heard_.total()), n(totals_.heard), options_.burst > 1 ? ": bursts, by their last" : "");
+    std::printf("\n");
     std::printf("SERVED bots=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n(served_.total()),
                 served_.percentile_ms(0.50), served_.percentile_ms(0.99), served_.max_ms());
     std::printf("RESULT bots=%d connected=%llu failed=%llu sent=%llu received=%llu errors=%llu p50_ms=%.2f "
-                "p99_ms=%.2f max_ms=%.2f\n",
+                "p99_ms=%.2f max_ms=%.2f",
                 options_.bots, n(totals_.connected), n(totals_.failed), n(totals_.sent), n(totals_.received), errors,
                 all_.percentile_ms(0.50), all_.percentile_ms(0.99), all_.max_ms());
+    if (chat_run())
+        std::printf(" heard=%llu heard_p50_ms=%.2f heard_p99_ms=%.2f heard_max_ms=%.2f", n(totals_.heard),
+                    heard_.percentile_ms(0.50), heard_.percentile_ms(0.99), heard_.max_ms());
+    std::printf("\n");
     std::fflush(stdout);
     const bool all_connected = totals_.connected == static_cast<std::uint64_t>(options_.bots);
     return errors == 0 && all_connected ? 0 : 1;

@@ -21,8 +21,22 @@ enum class Mix : std::uint8_t { Ping, Move, Chat, Echo };
 constexpr std::size_t kMaxOutstanding = 64;  // replies one bot may await before it pauses sending
 constexpr std::size_t kEchoMessageBytes = 64;
 
+// A bot's receive buffer. A chat bot in a busy room is sent hundreds of lines in one server send
+// (its lines of a whole loop turn): taken in one receive, not in a dozen of 4 KB (which, at 100
+// bots, capped the load at half of what it offers). Smaller in a big crowd: 256 MB at most in all.
+constexpr unsigned long kMostReceiveBytes = 64 * 1024;
+constexpr unsigned long kLeastReceiveBytes = 4 * 1024;
+constexpr unsigned long long kAllReceiveBytes = 256ULL * 1024 * 1024;
+constexpr unsigned long receive_bytes_per_bot(unsigned long long bots) {
+    return bots * kMostReceiveBytes <= kAllReceiveBytes ? kMostReceiveBytes
+           : kAllReceiveBytes / bots >= kLeastReceiveBytes ? static_cast<unsigned long>(kAllReceiveBytes / bots / 4096 * 4096)
+                                                           : kLeastReceiveBytes;
+}
+static_assert(receive_bytes_per_bot(1000) == kMostReceiveBytes && receive_bytes_per_bot(10000) == 24 * 1024 &&
+              receive_bytes_per_bot(100000) == kLeastReceiveBytes);
+
 constexpr int kDefaultDurationS = 10;
-constexpr int kDefaultRate = 1;
+constexpr int kDefaultRate = 1;  // actions a second (--rate takes fractions: 0.005 is one in 200 s)
 constexpr int kDefaultRamp = 500;
 
 // client.exe's command line (interactive when bots == 0).
@@ -31,7 +45,9 @@ struct Options {
     int port = proto::kDefaultPort;
     int bots = 0;
     int duration_s = kDefaultDurationS;
-    int rate = kDefaultRate;
+    int rate_milli = kDefaultRate * 1000;  // thousandths of an action a second
+    int burst = 1;        // messages per action, sent at once
+    int speakers = 0;     // chat: only the first K bots send, once every bot is in (0: all send)
     int ramp = kDefaultRamp;
     int depth = 0;        // echo: messages in flight; 0 = paced by --rate
     int reconnect_s = 0;  // 0: one connection per bot for the whole run
@@ -105,13 +121,14 @@ enum ErrorKind {
     kNoWelcome,
     kUnexpectedLine,
     kOutOfOrder,
+    kOthersOutOfOrder,
     kWrongSquare,
     kRepliesMissing,
     kErrorKinds
 };
 constexpr const char* kErrorNames[kErrorKinds] = {
     "connect failed", "bind failed (no local port or address: README, client.exe)", "connection lost", "no welcome line", "unexpected line",
-    "lost, duplicated or reordered reply", "MOVE to an unexpected square", "replies missing at the end"};
+    "lost, duplicated or reordered reply", "another bot's line lost, duplicated or reordered", "MOVE to an unexpected square", "replies missing at the end"};
 
 // Parses exactly "B.S.T" (bot, sequence, send time in microseconds): nothing before or after.
 inline bool parse_token(std::string_view text, std::uint64_t (&fields)[3]) {
@@ -142,8 +159,9 @@ constexpr int kWalkLength = 4;
 
 // What one line turned out to be.
 struct Heard {
-    enum Kind : std::uint8_t { Other, Welcome, Reply } kind = Other;
-    std::uint64_t round_trip_us = 0;  // Reply: from sending the message to now
+    enum Kind : std::uint8_t { Other, Welcome, Reply, Chat } kind = Other;
+    std::uint64_t round_trip_us = 0;  // Reply: from sending the message to now; Chat: from its sending
+    std::uint64_t sequence = 0;       // Chat: the sender's sequence number
 };
 
 // What a bot sends and what it awaits, oldest first, in a fixed ring; and the check of every line
@@ -151,6 +169,8 @@ struct Heard {
 // message. One for a later message means those before it were lost: each counts as an error, and
 // the bot goes on from this one (one lost reply is one error, not an error for every reply after
 // it). One for a message not awaited at all was duplicated, reordered or made up.
+// A chat bot checks the other bots' lines too: each sender's come in order, one after the other,
+// from the first one heard (a bot that joins late has missed the earlier ones, not lost them).
 class Conversation {
 public:
     Conversation() = default;
@@ -164,6 +184,7 @@ public:
     void reconnected() {
         welcomed_ = mix_ == Mix::Echo;  // the echo server sends no welcome
         x_ = y_ = -1;
+        heard_from_.clear();  // what was said while it was away is not owed to it
     }
 
     Mix mix() const { return mix_; }
@@ -183,6 +204,9 @@ private:
     Heard welcome(std::string_view line, std::uint64_t (&errors)[kErrorKinds]);
     Heard echo(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
     Heard move(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
+    Heard chat(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
+    Heard other_bot(std::uint64_t sender, std::uint64_t sequence, std::uint64_t sent_us, std::uint64_t now_us,
+                    std::uint64_t (&errors)[kErrorKinds]);
     Heard reply(std::uint64_t sequence, std::uint64_t sent_us, std::uint64_t now_us,
                 std::uint64_t (&errors)[kErrorKinds]);
     const Awaited& oldest() const { return awaited_[head_]; }
@@ -195,6 +219,9 @@ private:
     int x_ = -1, y_ = -1;  // move: the last square the server confirmed (-1: not known yet)
     int walk_step_ = 0;    // move: the next step of the walk
     Awaited awaited_[kMaxOutstanding] = {};
+    // chat: by sender bot, 1 + the last sequence number heard from it (0: none yet). Sized to the
+    // highest sender heard: a broadcast from bot 0 to 10,000 listeners costs them one entry each.
+    std::vector<std::uint32_t> heard_from_;
     std::size_t head_ = 0, count_ = 0;
     std::string scratch_;
 };
@@ -233,7 +260,6 @@ inline Heard Conversation::on_line(std::string_view line, std::uint64_t now_us,
     if (!welcomed_)
         return welcome(line, errors);
     std::uint64_t token[3] = {};
-    const std::string_view nick = nick_;
     switch (mix_) {
     case Mix::Ping:
         // "PONG B.S.T" for our own pings; joined and left notices are expected and ignored.
@@ -242,18 +268,43 @@ inline Heard Conversation::on_line(std::string_view line, std::uint64_t now_us,
         if (!starts_with(line, "PONG ") || !parse_token(line.substr(5), token) || token[0] != bot_)
             break;
         return reply(token[1], token[2], now_us, errors);
-    case Mix::Chat:
-        // Our own line: "nick: c B.S.T"; everyone else's chat is expected and ignored.
-        if (line.size() <= nick.size() + 4 || !starts_with(line, nick) || line.substr(nick.size(), 4) != ": c ")
-            return {};
-        if (!parse_token(line.substr(nick.size() + 4), token) || token[0] != bot_)
-            break;
-        return reply(token[1], token[2], now_us, errors);
+    case Mix::Chat: return chat(line, now_us, errors);
     case Mix::Move: return move(line, now_us, errors);
     case Mix::Echo: break;
     }
     ++errors[kUnexpectedLine];
     return {};
+}
+
+// "nick: c B.S.T": our own line is a reply; another bot's is checked against what it said before.
+// Chat of anyone else (a person in the room) is expected and ignored.
+inline Heard Conversation::chat(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]) {
+    const std::size_t colon = line.find(": c ");
+    std::uint64_t token[3] = {};
+    if (colon == std::string_view::npos || !proto::is_valid_nick(line.substr(0, colon)) ||
+        !parse_token(line.substr(colon + 4), token))
+        return {};
+    const bool ours = line.substr(0, colon) == std::string_view(nick_);
+    if (ours != (token[0] == bot_)) {  // our token under another nick, or another's under ours
+        ++errors[kUnexpectedLine];
+        return {};
+    }
+    return ours ? reply(token[1], token[2], now_us, errors) : other_bot(token[0], token[1], token[2], now_us, errors);
+}
+
+inline Heard Conversation::other_bot(std::uint64_t sender, std::uint64_t sequence, std::uint64_t sent_us,
+                                     std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]) {
+    if (sender >= heard_from_.size())
+        heard_from_.resize(static_cast<std::size_t>(sender) + 1, 0);
+    std::uint32_t& next = heard_from_[static_cast<std::size_t>(sender)];  // 1 + the last heard
+    if (next != 0 && sequence + 1 <= next) {
+        ++errors[kOthersOutOfOrder];  // heard before, or after a later one
+        return {};
+    }
+    if (next != 0)
+        errors[kOthersOutOfOrder] += sequence - next;  // the ones between were lost
+    next = static_cast<std::uint32_t>(sequence + 1);
+    return {Heard::Chat, now_us > sent_us ? now_us - sent_us : 0, sequence};
 }
 
 // "* welcome guestN, N online - ..." names this bot; its actions start now.

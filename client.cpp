@@ -28,25 +28,32 @@ constexpr int kExitServerClosed = 3;
 constexpr char kUsage[] =
     "usage: client.exe [HOST] [PORT]                      interactive\n"
     "       client.exe --bots N [--duration S] [--rate R] [--ramp C] [--mix ping|move|chat|echo]\n"
-    "                  [--depth K] [--reconnect S] [--source ADDR[+N]] [HOST] [PORT]   stress test\n"
+    "                  [--depth K] [--burst B] [--speakers K] [--reconnect S] [--source ADDR[+N]]\n"
+    "                  [HOST] [PORT]                       stress test\n"
     "\n"
     "  HOST PORT     the server (default 127.0.0.1 9000)\n"
     "  --bots N      open N connections from this one thread\n"
     "  --duration S  each bot acts for S seconds after it connects (default 10)\n"
-    "  --rate R      actions per second per bot (default 1)\n"
+    "  --rate R      actions per second per bot (default 1); fractions too: 0.005 is one\n"
+    "                in 200 s (the bots' first actions are spread over that time)\n"
     "  --ramp C      connections opened per second (default 500)\n"
     "  --mix M       ping: /ping with sequence and timestamp; move: /move; chat: chat lines;\n"
     "                echo: 64-byte messages against server.exe --echo (default ping)\n"
     "                several, comma-separated (ping,move,chat): bot i plays the i-th, round robin\n"
     "  --depth K     echo only: keep K messages in flight per bot, sending the next as soon as\n"
     "                one returns (closed loop, --rate is ignored)\n"
+    "  --burst B     each action is B messages at once (default 1)\n"
+    "  --speakers K  chat only: the first K bots speak, once every bot is in the room; the others\n"
+    "                listen. Each bot times the other bots' lines from sending to hearing: a\n"
+    "                broadcast's delivery to the whole crowd (a burst: by its last line)\n"
     "  --reconnect S each bot closes its connection after S seconds, once its replies are in,\n"
     "                and connects again, until its --duration is up (connection churn)\n"
     "  --source A    bots connect from local address A; A+N: from N consecutive IPv4 addresses\n"
     "                starting at A, bot i from the (i mod N)-th (127.0.0.2+8: 127.0.0.2 to .9),\n"
     "                each with ports of its own (Windows has 16,384 per address)\n"
     "\n"
-    "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors.\n"
+    "Every reply is checked: lost, duplicated, reordered or unexpected replies are errors; a chat\n"
+    "bot also checks each other bot's lines (in order, none missing from the first it heard).\n"
     "\n"
     "Exit codes, interactive: 0 after /quit, end of input or Ctrl+C; 1 cannot connect;\n"
     "  3 the server closed the connection first. Stress test: 0 only when every bot connected\n"
@@ -198,7 +205,7 @@ private:
 
 class Session {
 public:
-    explicit Session(const bots::Options& options) : options_(options) {}
+    explicit Session(const bots::Options& options) : options_(options) { receive_space_.give(*link_, 0); }
     int run();
 
 private:
@@ -213,6 +220,7 @@ private:
     const bots::Options& options_;
     Network net_;
     std::unique_ptr<Link> link_ = std::make_unique<Link>();  // never moved: the OS writes into it
+    ReceiveSpace receive_space_{1, bots::kMostReceiveBytes};
     QuitDetector quit_;
     Output output_;
     bool leaving_ = false;  // /quit sent or input ended: the server's close is what we wait for
@@ -365,7 +373,9 @@ int parse_client_options(int argc, char** argv, bots::Options& options) {
     const std::vector<Option> table = {
         Option::Number("--bots", options.bots, 1, 100000),
         Option::Number("--duration", options.duration_s, 1, 86400),
-        Option::Number("--rate", options.rate, 1, 1000),
+        Option::Fraction("--rate", options.rate_milli, 1, 1000 * 1000),
+        Option::Number("--burst", options.burst, 1, static_cast<int>(bots::kMaxOutstanding)),
+        Option::Number("--speakers", options.speakers, 1, 100000),
         Option::Number("--ramp", options.ramp, 1, 100000),
         Option::Number("--depth", options.depth, 1, static_cast<int>(bots::kMaxOutstanding)),
         Option::Number("--reconnect", options.reconnect_s, 1, 86400),
@@ -394,6 +404,11 @@ int parse_client_options(int argc, char** argv, bots::Options& options) {
         return refuse_options("--depth needs --bots");
     if (options.bots == 0 && options.source)
         return refuse_options("--source needs --bots");
+    const auto is_chat = [](bots::Mix m) { return m == bots::Mix::Chat; };
+    if (options.speakers > 0 && !std::all_of(options.mixes.begin(), options.mixes.end(), is_chat))
+        return refuse_options("--speakers is for --mix chat");
+    if (options.speakers > options.bots)
+        return refuse_options("--speakers: more speakers than --bots");
     return kOptionsOk;
 }
 

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ constexpr ULONG_PTR kStopKey = ~ULONG_PTR(0);          // Ctrl+C, Ctrl+Break, th
 constexpr ULONG_PTR kListenerKey = ~ULONG_PTR(0) - 1;  // server.exe: the listening socket's accepts
 constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 2;     // client.exe: a line typed
 
-constexpr DWORD kRecvBufferBytes = 4096;
+constexpr DWORD kRecvBufferBytes = 4096;  // a server slot's receive space: what one client sends is small
 
 // The status a dequeued operation finished with, as a Winsock error (0 = success). The batch
 // form of GetQueuedCompletionStatus leaves an NTSTATUS in Internal; WSAGetOverlappedResult turns it
@@ -276,7 +277,8 @@ enum class Posted : std::uint8_t { Pending, DoneNow, Failed };
 
 // The part of a connection both programs share: a server's client slot and client.exe's link. It
 // lives in an array that is never moved: the OS writes into recv_buffer and reads the send buffer
-// while the operations run, and holds pointers to the two OVERLAPPEDs.
+// while the operations run, and holds pointers to the two OVERLAPPEDs. The receive space is the
+// program's (ReceiveSpace): a server slot needs little, a chat bot is sent hundreds of lines at once.
 struct Connection {
     SOCKET socket = INVALID_SOCKET;
     Operation recv_op{};
@@ -285,12 +287,14 @@ struct Connection {
     std::uint32_t generation = 0;  // stamped on every operation posted
     bool skip_completion_on_success = false;
     SendBuffer out;
-    char recv_buffer[kRecvBufferBytes];
+    char* recv_buffer = nullptr;  // recv_capacity bytes, from a ReceiveSpace
+    DWORD recv_capacity = 0;
 
     // Posts the one receive. DoneNow: `bytes` arrived at once. Failed: `error` says why.
     Posted post_recv(DWORD& bytes, DWORD& error) {
         assert(!recv_op.in_flight && "a second receive");
-        WSABUF buffer{kRecvBufferBytes, recv_buffer};
+        assert(recv_buffer && "no receive space given");
+        WSABUF buffer{recv_capacity, recv_buffer};
         DWORD flags = 0;
         begin(recv_op, OP_RECV);
         return posted(recv_op, WSARecv(socket, &buffer, 1, &bytes, &flags, &recv_op.overlapped, nullptr), error);
@@ -351,6 +355,21 @@ inline int dequeue(HANDLE port, OVERLAPPED_ENTRY* entries, ULONG capacity, DWORD
     log_error("GetQueuedCompletionStatusEx", error);  // FALSE with nothing dequeued: the port failed
     return -1;
 }
+
+// Receive buffers for `count` connections of `bytes` each, allocated once and never moved or
+// freed while a receive may be posted into them. Not zeroed: a page is touched when data comes.
+class ReceiveSpace {
+public:
+    ReceiveSpace(std::size_t count, DWORD bytes) : bytes_(bytes), space_(new char[count * bytes]) {}
+    void give(Connection& connection, std::size_t index) const {
+        connection.recv_buffer = space_.get() + index * bytes_;
+        connection.recv_capacity = bytes_;
+    }
+
+private:
+    DWORD bytes_;
+    std::unique_ptr<char[]> space_;
+};
 
 // ---- Connecting out (client.exe) ------------------------------------------------------------------
 
@@ -658,3 +677,25 @@ inline void signal_console_stop_finished() {
 }
 
 inline std::uint64_t now_ms() { return GetTickCount64(); }
+
+// Microseconds since it was made, from the performance counter.
+class Clock {
+public:
+    Clock() {
+        QueryPerformanceFrequency(&frequency_);
+        QueryPerformanceCounter(&start_);
+    }
+    std::uint64_t us() const {
+        LARGE_INTEGER now;
+        QueryPerformanceCounter(&now);
+        const auto ticks = static_cast<std::uint64_t>(now.QuadPart - start_.QuadPart);
+        const auto frequency = static_cast<std::uint64_t>(frequency_.QuadPart);
+        return ticks / frequency * 1000000 + ticks % frequency * 1000000 / frequency;
+    }
+    std::uint64_t ms() const { return us() / 1000; }
+
+private:
+    LARGE_INTEGER frequency_{};
+    LARGE_INTEGER start_{};
+};
+

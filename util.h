@@ -156,17 +156,44 @@ inline bool parse_int(const char* text, int low, int high, int& value) {
     return true;
 }
 
-// One command-line option: a flag, a number in a range, or a text.
+// A decimal number with at most three digits after the point ("20", "0.005"), in thousandths
+// ("0.005" is 5), from low to high thousandths; false for anything else.
+inline bool parse_thousandths(const char* text, int low, int high, int& value) {
+    long long thousandths = 0;
+    const char* at = text;
+    while (*at >= '0' && *at <= '9' && at - text < 9)
+        thousandths = thousandths * 10 + (*at++ - '0') * 1000;
+    if (at == text)
+        return false;
+    if (*at == '.') {
+        const char* fraction = ++at;
+        for (int place = 100; *at >= '0' && *at <= '9' && place > 0; place /= 10)
+            thousandths += (*at++ - '0') * place;
+        if (at == fraction)
+            return false;
+    }
+    if (*at != '\0' || thousandths < low || thousandths > high)
+        return false;
+    value = static_cast<int>(thousandths);
+    return true;
+}
+
+// One command-line option: a flag, a number in a range (whole, or in thousandths), or a text.
 struct Option {
     const char* name;
     bool* flag = nullptr;
     int* number = nullptr;
     const char** text = nullptr;
     int low = 0, high = 0;
+    bool thousandths = false;  // the number may have a fraction, and is kept in thousandths
 
     static Option Flag(const char* name, bool& value) { return {name, &value, nullptr, nullptr, 0, 0}; }
     static Option Number(const char* name, int& value, int low, int high) {
         return {name, nullptr, &value, nullptr, low, high};
+    }
+    // low and high in thousandths too: Fraction("--rate", rate, 1, 1000000) is 0.001 to 1000.
+    static Option Fraction(const char* name, int& thousandths, int low, int high) {
+        return {name, nullptr, &thousandths, nullptr, low, high, true};
     }
     static Option Text(const char* name, const char*& value) { return {name, nullptr, nullptr, &value, 0, 0}; }
 };
@@ -208,9 +235,15 @@ inline int parse_options(int argc, char** argv, const std::vector<Option>& optio
         if (i + 1 >= argc)
             return bad(" needs a value", argv[i]);
         const char* value = argv[++i];
-        if (option->text)
+        if (option->text) {
             *option->text = value;
-        else if (!parse_int(value, option->low, option->high, *option->number)) {
+        } else if (option->thousandths) {
+            if (!parse_thousandths(value, option->low, option->high, *option->number)) {
+                std::fprintf(stderr, "error: %s %s: expected a number from %g to %g (at most 3 decimals)\n\n%s",
+                             option->name, value, option->low / 1000.0, option->high / 1000.0, usage);
+                return kExitBadOptions;
+            }
+        } else if (!parse_int(value, option->low, option->high, *option->number)) {
             std::fprintf(stderr, "error: %s %s: expected a number from %d to %d\n\n%s", option->name, value,
                          option->low, option->high, usage);
             return kExitBadOptions;

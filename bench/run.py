@@ -111,7 +111,7 @@ class PinnedServer:
 
     def stop(self):
         self.process.stop()
-        died = self.wine.dead_report()
+        died = self.wine.death()
         leftovers = self.wine.stop()
         if died:
             print("  " + died, file=sys.stderr, flush=True)
@@ -211,9 +211,22 @@ def main():
     finally:
         load_wine.stop()
     table = render(rows, started)
+    if not ONLY:
+        table += round_trips_section()
     print("\n" + table)
     write_table(table)
     chart(rows)
+
+
+def round_trips_section():
+    """What one echo costs in wineserver round trips, for each server (bench/wine_calls.py), at
+    100 ping-pong connections: how close each is to the floor of 6 (3 for a receive, 3 for a send)."""
+    from bench import wine_calls  # imports this module: not at the top
+    bots = 100
+    calls = wine_calls.wine_calls(bots=bots)
+    return (f"\nWineserver round trips per echo (`python3 -m bench.wine_calls {bots}`: {bots} ping-pong "
+            "connections, steady state, counted with the server's wineserver tracing every request; the floor "
+            "is 6, three for a receive and three for a send that complete at once):\n\n" + wine_calls.render(calls))
 
 
 def write_table(table):

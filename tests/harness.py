@@ -75,9 +75,10 @@ def listening_unix_sockets(pid):
 class Wine:
     """A Wine prefix, build/wine/NAME, and the wineserver the run owns for it."""
 
-    def __init__(self, name, cpu=None):
+    def __init__(self, name, cpu=None, server_debug=False):
         self.name = name
         self.cpu = cpu  # pin the wineserver (and the exes started here) to this core
+        self.server_debug = server_debug  # wineserver -d1: every request traced to its log
         self.prefix = os.path.join(BUILD, "wine", name)
         self.log_path = os.path.join(BUILD, "wine", name + "-wineserver.log")
         self.env = dict(os.environ) if ON_WINDOWS else dict(os.environ, WINEDEBUG="-all", WINEPREFIX=self.prefix)
@@ -106,7 +107,8 @@ class Wine:
         log.write(f"---- wineserver started {time.strftime('%H:%M:%S')}\n".encode())
         log.flush()
         # A session of its own: a Ctrl+C meant for an exe in the foreground must not reach it.
-        self.server = subprocess.Popen(self.pinned(["wineserver", "-f", "-p"]), env=self.env,
+        debug = ["-d1"] if self.server_debug else []
+        self.server = subprocess.Popen(self.pinned(["wineserver", "-f", "-p"] + debug), env=self.env,
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + WINESERVER_TIMEOUT

@@ -129,6 +129,23 @@ def test_chat_bots_see_their_lines_in_order(server, wine):
     assert code == 0, output[-3000:]
     assert result["connected"] == 20 and result["errors"] == 0 and result["sent"] >= 20 * 4 * 4
     assert result["received"] >= result["sent"] * 20  # every line reaches all twenty
+    assert result["heard"] > 0  # the other bots' lines, each checked for order
+
+
+def test_a_broadcast_reaches_every_listener_and_each_times_it(server, wine):
+    code, result, output = bots(wine, server.port, "50", "--duration", "2", "--rate", "2", "--burst", "3",
+                                "--speakers", "1", "--mix", "chat")
+    assert code == 0, output[-3000:]
+    assert result["errors"] == 0 and result["sent"] >= 3 and result["sent"] % 3 == 0
+    assert result["heard"] == result["sent"] * 49, output[-3000:]  # every listener, every line
+    assert "bursts, by their last" in output
+
+
+def test_a_fractional_rate_is_one_line_in_so_many_seconds(server, wine):
+    # 0.25 a second: one line in 4 s, the first of each bot somewhere in those 4 s; a bot acts 4 s.
+    code, result, output = bots(wine, server.port, "40", "--duration", "4", "--rate", "0.25", "--mix", "chat")
+    assert code == 0, output[-3000:]
+    assert 10 <= result["sent"] <= 40, output[-3000:]
 
 
 def test_hundred_echo_bots(start_server, wine):
@@ -183,7 +200,12 @@ def test_server_killed_mid_run_is_reported_as_losses(start_server, spawn):
     result = result_of(output)
     assert code == 1
     assert result["connected"] == 50 and result["errors"] >= 50
-    assert error_rows(output).get("connection lost") == 50, output[-3000:]
+    # Wine 8 now and then (about 1 run in 10, with older builds too) keeps one of the killed
+    # server's sockets open: that bot's sends still succeed and its replies are counted missing
+    # when its time is up. Every other bot sees its connection lost.
+    rows = error_rows(output)
+    assert rows.get("connection lost", 0) >= 49 and rows.get("connection lost", 0) + rows.get(
+        "replies missing at the end", 0) >= 50, output[-3000:]
 
 
 def test_refused_bots_are_counted_as_failed(wine):
@@ -292,6 +314,19 @@ def test_a_move_to_the_wrong_square_is_caught(fake_server, wine):
     assert error_rows(output) == {"MOVE to an unexpected square": 1}, output
 
 
+def test_another_bot_s_lost_line_is_caught(fake_server, wine):
+    def reply(state, line):
+        own = f"{state['nick']}: {line}"
+        if state["count"] == 3:
+            return [own]  # the other bot's third line is lost
+        return [own, f"guest99: c 5.{state['count'] - 1}.1"]
+
+    fake = fake_server(reply)
+    code, result, output = bots(wine, fake.port, "1", "--duration", "3", "--rate", "5", "--mix", "chat", timeout=60)
+    assert code == 1 and result["errors"] == 1 and result["heard"] >= 10
+    assert error_rows(output) == {"another bot's line lost, duplicated or reordered": 1}, output
+
+
 def test_an_err_line_counts_as_an_error(fake_server, wine):
     def reply(state, line):
         return ["ERR something went wrong"] if state["count"] == 1 else ["PONG " + line.split(" ", 1)[1]]
@@ -314,5 +349,11 @@ def test_bad_options(wine):
     assert proc.returncode == 2 and b"unknown option --frobnicate" in proc.stderr
     proc = run_client(wine, ["--bots"], timeout=60)
     assert proc.returncode == 2 and b"--bots needs a value" in proc.stderr
+    proc = run_client(wine, ["--bots", "3", "--rate", "0.0001"], timeout=60)
+    assert proc.returncode == 2 and b"expected a number from 0.001 to 1000" in proc.stderr
+    proc = run_client(wine, ["--bots", "3", "--speakers", "1"], timeout=60)
+    assert proc.returncode == 2 and b"--speakers is for --mix chat" in proc.stderr
+    proc = run_client(wine, ["--bots", "3", "--mix", "chat", "--speakers", "4"], timeout=60)
+    assert proc.returncode == 2 and b"more speakers than --bots" in proc.stderr
     proc = run_client(wine, ["--help"], timeout=60)
     assert proc.returncode == 0 and b"--bots N" in proc.stdout and b"Exit codes" in proc.stdout

@@ -33,6 +33,7 @@ struct Bot {
         return sent.back();
     }
     Heard hear(const std::string& line) { return talk.on_line(line, now_us += 50, errors); }
+    Heard hear(const std::string& line, std::uint64_t at_us) { return talk.on_line(line, now_us = at_us, errors); }
     // The token of message i: "7.i.time".
     std::string token(std::size_t i) const {
         const std::string& wire = sent[i];
@@ -124,13 +125,39 @@ TEST(anything_but_the_welcome_first_is_unexpected) {
 TEST(chat_bots_find_their_own_line_among_the_others) {
     Bot bot = welcomed(Mix::Chat);
     CHECK(bot.send() == "c 7.0.1050\r\n");
-    CHECK(bot.hear("guest30: c 7.0.1050").kind == Heard::Other);  // a nick that starts like ours
-    CHECK(bot.hear("guest9: c 9.0.5").kind == Heard::Other);
+    CHECK(bot.hear("guest9: c 9.0.5").kind == Heard::Chat);
+    CHECK(bot.hear("guest3: hello").kind == Heard::Other);  // a person's chat: not checked
     CHECK(bot.hear("guest3: c 7.0.1050").kind == Heard::Reply);
     CHECK(bot.error_count() == 0);
     bot.send();
     bot.hear("guest3: c 7.5.1");  // ours, but never sent: a made-up sequence
     CHECK(bot.errors[bots::kOutOfOrder] == 1);
+    bot.hear("guest30: c 7.1.1100");  // our token under a nick that only starts like ours
+    CHECK(bot.errors[bots::kUnexpectedLine] == 1);
+}
+
+TEST(chat_bots_check_each_other_bot_s_lines_in_order_from_the_first_heard) {
+    Bot bot = welcomed(Mix::Chat);
+    const Heard first = bot.hear("guest9: c 9.40.5000", 7000);  // joined late: 0 to 39 were before it
+    CHECK(first.kind == Heard::Chat && first.sequence == 40 && first.round_trip_us == 2000);
+    bot.hear("guest9: c 9.41.5100");
+    bot.hear("guest12: c 12.0.5100");  // another sender, counted on its own
+    CHECK(bot.error_count() == 0);
+    bot.hear("guest9: c 9.44.5200");  // 42 and 43 lost
+    CHECK(bot.errors[bots::kOthersOutOfOrder] == 2);
+    bot.hear("guest9: c 9.44.5200");  // again
+    bot.hear("guest9: c 9.43.5200");  // too late
+    CHECK(bot.errors[bots::kOthersOutOfOrder] == 4);
+    CHECK(bot.hear("guest9: c 9.45.5300").kind == Heard::Chat && bot.errors[bots::kOthersOutOfOrder] == 4);
+}
+
+TEST(a_reconnected_chat_bot_owes_nothing_said_while_it_was_away) {
+    Bot bot = welcomed(Mix::Chat);
+    bot.hear("guest9: c 9.1.5000");
+    bot.talk.reconnected();
+    bot.hear("* welcome guest40, 3 online - /help lists commands");
+    bot.hear("guest9: c 9.7.6000");
+    CHECK(bot.error_count() == 0);
 }
 
 TEST(move_bots_walk_a_square_and_check_every_step) {

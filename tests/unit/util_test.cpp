@@ -118,6 +118,20 @@ TEST(parse_int_takes_whole_numbers_in_range_only) {
     CHECK(value == 42);
 }
 
+TEST(parse_thousandths_takes_up_to_three_decimals) {
+    int value = 0;
+    CHECK(parse_thousandths("20", 1, 1000000, value) && value == 20000);
+    CHECK(parse_thousandths("0.005", 1, 1000000, value) && value == 5);
+    CHECK(parse_thousandths("2.5", 1, 1000000, value) && value == 2500);
+    CHECK(parse_thousandths("1000", 1, 1000000, value) && value == 1000000);
+    CHECK(!parse_thousandths("0", 1, 1000000, value) && !parse_thousandths("1000.001", 1, 1000000, value));
+    CHECK(!parse_thousandths("0.0005", 1, 1000000, value));  // a fourth decimal
+    CHECK(!parse_thousandths("", 1, 100, value) && !parse_thousandths(".5", 1, 1000, value));
+    CHECK(!parse_thousandths("1.", 1, 1000, value) && !parse_thousandths("1.5x", 1, 10000, value));
+    CHECK(!parse_thousandths("-1", 0, 1000, value) && !parse_thousandths("99999999999", 0, 1000, value));
+    CHECK(value == 1000000);
+}
+
 struct Parsed {
     int code = 0;
     int port = 9000;
