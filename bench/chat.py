@@ -119,7 +119,7 @@ def fan_out_costs(before, after):
 
 
 def run_capacity(load_wine):
-    """Every server, both crowd sizes, rates stepping up until two steps miss the limit."""
+    """Every server, both crowd sizes, rates stepping up until two steps are overloaded."""
     rows = []
     for bots, rates, limit in CAPACITY:
         for name, command in SERVERS.items():
@@ -136,7 +136,7 @@ def run_capacity(load_wine):
                           f"errors {row['errors']:.0f} cores {row['server_busy']:.0f}%/{row['load_busy']:.0f}% "
                           f"{costs(row)}",
                           flush=True)
-                    misses = misses + 1 if not within(row) else 0
+                    misses = misses + 1 if overloaded(row) else 0
                     if misses == 2:
                         break
             finally:
@@ -150,6 +150,12 @@ def costs(row):
         return ""
     return (f"lines/send {row['lines_per_send']:.1f} sends/turn {row['sends_per_turn']:.0f} turn {row['turn_ms']:.2f} ms "
             f"(WSASend {row['send_us']:.0f} us, WSARecv {row['recv_us']:.0f} us, rest {100 * row['other_share']:.0f} %)")
+
+
+def overloaded(row):
+    """Past what the server can carry: it delivers well below the offered load, or its p99 is far
+    past the limit (a queue growing). Two such steps in a row end the stepping."""
+    return not row["deliveries"] >= 0.9 * row["offered"] or row["p99"] > 5 * row["limit"] or row["errors"] > 0
 
 
 def within(row):
@@ -216,7 +222,7 @@ def render_capacity(rows):
                         cells += [number(r.get("lines_per_send", float("nan")), 1),
                                   number(r.get("sends_per_turn", float("nan"))), number(r.get("turn_ms", float("nan")), 2)]
                 else:
-                    cells += ["not run (two steps past the limit before)"] + [""] * (6 if extra else 3)
+                    cells += ["not run (overloaded at two steps before)"] + [""] * (6 if extra else 3)
             lines.append("| " + " | ".join(cells) + " |")
     return lines
 
