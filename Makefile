@@ -139,7 +139,7 @@ soak: all
 # the peers needs none of make bench's extras), reached through a folder of links to its headers
 # alone, not all of /usr/include, so no other Linux header can leak into a Windows build; given
 # with -isystem, so that -Wall -Wextra -Werror judge our code and not Asio's.
-PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe $(BUILD)/asio_chat.exe
+PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe $(BUILD)/asio_chat.exe $(BUILD)/chatload
 ASIO_INCLUDE := $(BUILD)/asio-include
 ASIO_FLAGS := -std=c++17 -O2 -static -Wall -Wextra -Werror -DASIO_STANDALONE -D_WIN32_WINNT=0x0A00 \
 	-isystem $(ASIO_INCLUDE)
@@ -148,6 +148,12 @@ peers: $(PEERS)
 $(BUILD)/skeleton_echo.exe: bench/peers/skeleton_echo.cpp | deps
 	@mkdir -p $(BUILD)
 	$(WINCXX) -std=c++17 -O2 -static -Wall -Wextra -Werror $< -o $@ $(WINLIBS)
+
+# The chat benchmark's native load: client.exe's chat bots (bots.h) on epoll, so that at 1,000 and
+# 10,000 bots what is measured is the server, not Wine's cost of the load's own receives.
+$(BUILD)/chatload: bench/native/chatload.cpp bots.h protocol.h util.h | deps
+	@mkdir -p $(BUILD)
+	g++ -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror -I. $< -o $@
 
 # Made once under a temporary name, then renamed: two peers built under -j never see it half made.
 $(ASIO_INCLUDE): | deps
