@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from bench.run import LOAD_CPU, SERVER_CPU, PinnedServer, busy_percent, core_ticks, platform_line
+from bench.run import LOAD_CPU, SERVER_CPU, PinnedServer, busy_percent, core_ticks, platform_line, write_between
 from tests.harness import BUILD, ROOT, Conn, Wine, free_port
 
 ONLY = os.environ.get("BENCH_ONLY", "")  # capacity, broadcast: one part alone
@@ -281,17 +281,8 @@ def render_broadcast(rows):
 
 
 def write_section(text):
-    """Puts the chat tables between their markers in bench/results.md; the rest is kept."""
-    path = os.path.join(ROOT, "bench", "results.md")
-    with open(path) as f:
-        old = f.read()
-    begin, end = "<!-- make bench-chat: tables -->\n", "<!-- make bench-chat: end -->"
-    if begin in old and end in old:
-        new = old[:old.index(begin) + len(begin)] + text + old[old.index(end):]
-    else:
-        new = old + "\n" + begin + text + end + "\n"
-    with open(path, "w") as f:
-        f.write(new)
+    """Puts the chat tables between their markers in bench/results.md."""
+    write_between("<!-- make bench-chat: tables -->\n", "<!-- make bench-chat: end -->", text)
 
 
 def chart(rows):

@@ -230,17 +230,22 @@ def round_trips_section():
 
 
 def write_table(table):
-    """Puts the table between the markers of bench/results.md; the text around it is kept."""
+    """Puts the table between the echo markers of bench/results.md."""
+    write_between("<!-- make bench: table -->\n", "<!-- make bench: end -->", table)
+
+
+def write_between(begin, end, text):
+    """Puts `text` between the markers `begin` and `end` in bench/results.md (at its end, with
+    them, when they are not there yet); the rest of the file is kept."""
     path = os.path.join(ROOT, "bench", "results.md")
     with open(path) as f:
-        text = f.read()
-    begin, end = "<!-- make bench: table -->\n", "<!-- make bench: end -->"
-    if begin in text and end in text:
-        text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
+        old = f.read()
+    if begin in old and end in old:
+        new = old[:old.index(begin) + len(begin)] + text + old[old.index(end):]
     else:
-        text += "\n" + begin + table + end + "\n"
+        new = old + "\n" + begin + text + end + "\n"
     with open(path, "w") as f:
-        f.write(text)
+        f.write(new)
 
 
 def run_all(load_wine):

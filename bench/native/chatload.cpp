@@ -8,7 +8,7 @@
 // 10,000 measures client.exe as much as the server. Here a receive costs microseconds: what this
 // load measures is the server. It is a benchmark tool, not part of the product.
 //
-//   chatload --bots N [--rate R] [--duration S] [--ramp C] [--speakers K] [--burst B] HOST PORT
+//   chatload --bots N [--mix chat] [--rate R] [--duration S] [--ramp C] [--speakers K] [--burst B] HOST PORT
 //
 // Same options, progress lines and RESULT line as client.exe --mix chat (IPv4 HOST only).
 #include "bots.h"
@@ -363,7 +363,9 @@ int main(int argc, char** argv) {
     bots::Options options;
     options.duration_s = 10;
     std::vector<const char*> positional;
+    const char* mix = "chat";
     const std::vector<Option> table = {
+        Option::Text("--mix", mix),  // chat only: taken so that client.exe's command lines work here
         Option::Number("--bots", options.bots, 1, 100000),
         Option::Number("--duration", options.duration_s, 1, 86400),
         Option::Fraction("--rate", options.rate_milli, 1, 1000 * 1000),
@@ -371,11 +373,13 @@ int main(int argc, char** argv) {
         Option::Number("--burst", options.burst, 1, static_cast<int>(bots::kMaxOutstanding)),
         Option::Number("--speakers", options.speakers, 1, 100000),
     };
-    const char* usage = "usage: chatload --bots N [--rate R] [--duration S] [--ramp C] [--speakers K] [--burst B] HOST PORT\n";
+    const char* usage =
+        "usage: chatload --bots N [--mix chat] [--rate R] [--duration S] [--ramp C] [--speakers K] [--burst B] HOST PORT\n";
     const int code = parse_options(argc, argv, table, usage, &positional);
     if (code != kOptionsOk)
         return code;
-    if (options.bots == 0 || positional.size() != 2 || !parse_int(positional[1], 1, 65535, options.port)) {
+    if (options.bots == 0 || positional.size() != 2 || !parse_int(positional[1], 1, 65535, options.port) ||
+        std::string_view(mix) != "chat") {
         std::fputs(usage, stderr);
         return kExitBadOptions;
     }
