@@ -313,6 +313,15 @@ class Server(Process):
             probe.read_line()  # welcome
             return probe.stats()
 
+    def wait_for_stats(self, predicate, timeout=20):
+        """Polls /stats until predicate(stats) holds or `timeout` seconds pass; the last stats."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = self.stats()
+            if predicate(stats) or time.monotonic() > deadline:
+                return stats
+            time.sleep(0.2)
+
 
 # ---- Connections --------------------------------------------------------------------------------
 

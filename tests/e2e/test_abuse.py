@@ -1,7 +1,6 @@
 """Abuse that is valid traffic, on the real server: floods are paced, not amplified and not
 dropped; dead peers are found by keepalive; one address cannot take every slot. Nothing here
 asserts a time: lines, drops and slots are counted."""
-import os
 import re
 import selectors
 import socket
@@ -14,14 +13,6 @@ import pytest
 
 from tests.harness import ON_WINDOWS, Conn, Reader
 
-
-def wait_for_stats(server, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = server.stats()
-        if predicate(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.2)
 
 
 # ---- Input pacing ----------------------------------------------------------------------------------
@@ -135,7 +126,7 @@ def test_one_address_cannot_take_more_than_its_share(start_server):
     assert all(c.read_line().startswith("* welcome") for c in others)
     assert server.wait_for_line(lambda l: "reason=too many connections from the address" in l)
     mine.pop().close()
-    stats = wait_for_stats(server, lambda s: s["online"] == 6)  # 2 + 3 + the probe
+    stats = server.wait_for_stats(lambda s: s["online"] == 6)  # 2 + 3 + the probe
     assert stats["refused_per_ip"] == 1
     deadline = time.monotonic() + 20
     while True:  # its share frees once the server has seen the close
@@ -234,7 +225,7 @@ def test_a_peer_that_vanishes_is_closed_by_keepalive_and_its_slot_freed(start_se
         line = server.wait_for_line(lambda l: l.startswith("disconnect") and f"{ns.client_ip}:{port}" in l, timeout=120)
         print(f"closed {time.monotonic() - started:.1f} s after the link went down: {line}")
         assert "reason=keepalive timeout" in line
-        stats = wait_for_stats(server, lambda s: s["online"] == 1)
+        stats = server.wait_for_stats(lambda s: s["online"] == 1)
         assert stats["online"] == 1 and stats["keepalive_closed"] == 1
     finally:
         if client:

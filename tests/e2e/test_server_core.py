@@ -13,15 +13,6 @@ from tests.harness import Reader
 BASE_SOCKETS = 1 + 64  # the listener and the default pool of posted accepts
 
 
-def wait_for_stats(server, predicate, timeout=20):
-    """Polls /stats until predicate(stats) holds; returns the last stats."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = server.stats()
-        if predicate(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.2)
-
 
 def test_hundred_clients_each_get_their_own_echo(start_server):
     server = start_server("--echo")
