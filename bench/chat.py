@@ -301,7 +301,7 @@ def chart(rows):
                         f.write(f"{r['offered']} {r['deliveries']} {max(r['p99'], 0.01)}\n")
             plots.append((bots, f"{name} ({tool})", data, limit))
     out = os.path.join(ROOT, "bench", "chat.png")
-    script = [f'set terminal pngcairo size 1100,760 font ",10"', f'set output "{out}"',
+    script = ['set terminal pngcairo size 1100,760 font ",10"', f'set output "{out}"',
               "set multiplot layout 2,2 title \"Chat fan-out under Wine: server.exe and an Asio chat server "
               "(the example's design), one room\"", "set logscale xy", "set grid", "set key top left",
               "set xlabel \"offered deliveries/s (bots x bots x lines/s a bot)\""]

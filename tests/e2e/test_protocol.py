@@ -4,7 +4,6 @@ import re
 import socket
 import time
 
-import pytest
 
 IAC, SB, SE, WILL, DO, DONT = 255, 250, 240, 251, 253, 254
 WELCOME = re.compile(r"^\* welcome (guest\d+), (\d+) online - /help lists commands$")

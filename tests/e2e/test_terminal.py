@@ -2,7 +2,6 @@
 written from its documented behaviour), Linux telnet in character mode, PuTTY's telnet (plink);
 raw clients, byte for byte as before; Korean text both ways."""
 import shutil
-import socket
 import time
 
 import pytest
