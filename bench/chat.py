@@ -216,10 +216,10 @@ def render_capacity(rows):
     for bots, rates, limit, tool in CAPACITY:
         lines += ["", f"Chat capacity, {bots} bots in one room, load {tool}, {STEP_S} s a step (own-line p99 limit "
                   f"{limit} ms):", "",
-                  "| lines/s a bot | offered deliveries/s | ours delivered/s | ours p50 / p99 ms | ours errors | "
+                  "| lines/s a bot | offered lines/s | offered deliveries/s | ours delivered/s | ours p50 / p99 ms | ours errors | "
                   "ours core % | lines per send | sends per turn | turn ms | asio delivered/s | asio p50 / p99 ms | "
                   "asio errors | asio core % |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for rate in rates:
             ours = next((r for r in rows if r["server"] == "ours" and r["bots"] == bots and r["load"] == tool and
                          r["rate"] == rate), None)
@@ -227,7 +227,7 @@ def render_capacity(rows):
                          r["rate"] == rate), None)
             if not ours and not asio:
                 continue
-            cells = [f"{rate:g}", number(bots * bots * rate)]
+            cells = [f"{rate:g}", number(bots * rate, 1 if bots * rate < 10 else 0), number(bots * bots * rate)]
             for r, extra in ((ours, True), (asio, False)):
                 if r:
                     cells += [number(r["deliveries"]), f"{r['p50']:.1f} / {r['p99']:.1f}", number(r["errors"]),
