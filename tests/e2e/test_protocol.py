@@ -142,13 +142,16 @@ def test_stats_has_every_counter(server):
                     "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
                     "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues",
                     "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip",
-                    "keepalive_closed"]
+                    "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
     # The I/O counters add up: every line came in through a receive, every welcome and reply went
     # out through a send, and what completed at once is part of what was called.
     assert stats["recv_calls"] >= 2 and stats["send_calls"] >= 2 and stats["dequeues"] >= 1
     assert stats["recv_at_once"] <= stats["recv_calls"] and stats["send_at_once"] <= stats["send_calls"]
+    # Every receive and send is posted within a loop turn, so their time is part of the turns'.
+    assert stats["turns"] >= 1 and stats["turn_max_us"] <= stats["turn_us"]
+    assert stats["recv_us"] + stats["send_us"] <= stats["turn_us"]
 
 
 def test_help_lists_every_command(server):
