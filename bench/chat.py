@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-from bench.run import LOAD_CPU, SERVER_CPU, PinnedServer, busy_percent, core_ticks, platform_line, write_between
+from bench.run import (LOAD_CPU, SERVER_CPU, PinnedServer, busy_percent, core_ticks, output_of, platform_line,
+                       tagged_fields, write_between)
 from tests.harness import BUILD, ROOT, Conn, Wine, free_port
 
 ONLY = os.environ.get("BENCH_ONLY", "")  # capacity, broadcast: one part alone
@@ -48,26 +49,19 @@ def load(tool, args, port, wine, timeout, on_progress=None):
         command, env = wine.command("client.exe", args + ["127.0.0.1", str(port)]), wine.env
     else:
         command, env = ["taskset", "-c", LOAD_CPU, os.path.join(BUILD, "chatload")] + args + ["127.0.0.1", str(port)], None
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    lines, progress = [], []
-    deadline = time.monotonic() + timeout
-    for raw in proc.stdout:
-        line = raw.decode(errors="replace")
-        lines.append(line)
+    progress = []
+
+    def on_line(line):
         match = PROGRESS.match(line)
         if match:
             progress.append(tuple(int(x) for x in match.groups()))
             if on_progress:
                 on_progress()
-        if time.monotonic() > deadline:
-            proc.kill()
-            break
-    proc.wait()
-    text = "".join(lines)
-    match = re.search(r"^RESULT (.*)$", text, re.M)
-    fields = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())} if match else {}
-    if not match:
-        sys.stderr.write("client.exe gave no RESULT:\n" + text[-2000:])
+
+    text = output_of(command, env, timeout, on_line)
+    fields = tagged_fields(text, "RESULT")
+    if not fields:
+        sys.stderr.write(f"{tool} gave no RESULT:\n" + text[-2000:])
         fields["errors"] = float("nan")
     return fields, progress
 

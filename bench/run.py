@@ -119,27 +119,37 @@ class PinnedServer:
             print(f"  {leftovers} processes were still running in {self.wine.prefix}", file=sys.stderr, flush=True)
 
 
-def run_load(args, port, wine, timeout, on_progress=None):
-    """client.exe pinned to LOAD_CPU; returns the RESULT and SERVED fields."""
-    command = wine.command("client.exe", args + ["127.0.0.1", str(port)])
-    proc = subprocess.Popen(command, env=wine.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def output_of(command, env, timeout, on_line=None):
+    """Runs a load to its end, or kills it after `timeout` seconds; its output, each line handed
+    to on_line as it comes."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = []
     deadline = time.monotonic() + timeout
     for raw in proc.stdout:
         line = raw.decode(errors="replace")
         output.append(line)
-        if on_progress and line.startswith("t="):
-            on_progress()
+        if on_line:
+            on_line(line)
         if time.monotonic() > deadline:
             proc.kill()
             break
     proc.wait()
-    text = "".join(output)
+    return "".join(output)
+
+
+def tagged_fields(text, tag):
+    """The fields of the line `TAG k=v k=v ...` in a load's output, as floats ({} without one)."""
+    match = re.search(rf"^{tag} (.*)$", text, re.M)
+    return {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())} if match else {}
+
+
+def run_load(args, port, wine, timeout, on_progress=None):
+    """client.exe pinned to LOAD_CPU; returns the RESULT and SERVED fields."""
+    command = wine.command("client.exe", args + ["127.0.0.1", str(port)])
+    text = output_of(command, wine.env, timeout, lambda line: on_progress and line.startswith("t=") and on_progress())
     fields = {}
     for tag in ("RESULT", "SERVED"):
-        match = re.search(rf"^{tag} (.*)$", text, re.M)
-        if match:
-            fields.update({f"{tag.lower()}.{k}": float(v) for k, v in (kv.split("=") for kv in match.group(1).split())})
+        fields.update({f"{tag.lower()}.{k}": v for k, v in tagged_fields(text, tag).items()})
     if "result.sent" not in fields:
         fields["result.errors"] = float("nan")
         sys.stderr.write("client.exe gave no RESULT:\n" + text[-2000:])
