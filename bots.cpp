@@ -43,8 +43,7 @@ struct Bot {
     std::uint64_t connect_started_us = 0;
     std::uint64_t connect_deadline_ms = 0;  // this connect counts as failed if still pending then
     std::uint64_t act_until_ms = 0;
-    std::uint64_t pace_start_us = 0;   // actions are due at pace_start_us + k / rate, k = 0, 1, ...
-    std::uint64_t actions_taken = 0;   // how many of those are done
+    Pace pace;                         // when its next actions are due
 };
 
 struct Totals {
@@ -98,8 +97,6 @@ private:
 
     void schedule(Bot& bot, std::uint64_t due_ms) { timers_.push({due_ms, bot.id}); }
     bool echo_closed_loop(const Bot& bot) const { return bot.talk.mix() == Mix::Echo && options_.depth > 0; }
-    std::uint64_t due_us(const Bot& bot, std::uint64_t k) const { return bot.pace_start_us + k * interval_ns() / 1000; }
-    std::uint64_t interval_ns() const { return 1000000000000ULL / static_cast<std::uint64_t>(options_.rate_milli); }
     bool speaks(const Bot& bot) const { return options_.speakers == 0 || bot.id < static_cast<std::uint32_t>(options_.speakers); }
     bool chat_run() const { return bot_count_ > 0 && bots_[0].talk.mix() == Mix::Chat; }
     void act(Bot& bot, std::uint64_t now_us);
@@ -313,13 +310,9 @@ void BotRun::start_acting(Bot& bot) {
     }
     if (!speaks(bot))
         return;  // a listener: it hears and checks, until its time is up
-    // Bots start spread evenly over one interval (the golden ratio's steps, scaled), so their
-    // actions neither land in the same tick nor, at 0.005 a second, all in the first seconds.
-    const std::uint64_t phase = (bot.id * 2654435769ULL) & 0xFFFFFFFFULL;  // a fraction, in 2^-32
-    bot.pace_start_us = clock_.us() + ((phase * (interval_ns() / 1000)) >> 32);
-    bot.actions_taken = 0;
+    bot.pace = Pace(bot.id, options_.rate_milli, clock_.us());
     bot.pacing = true;
-    schedule(bot, (due_us(bot, 0) + 999) / 1000);
+    schedule(bot, (bot.pace.next_due_us() + 999) / 1000);
 }
 
 // A bot is in the room. With --speakers, the speakers wait for everyone, so that each line they
@@ -434,33 +427,26 @@ void BotRun::on_timer(Bot& bot) {
         finish(bot);  // a welcome still on its way is awaited like a reply (see awaiting_replies)
         return;
     }
-    if (!bot.pacing || clock_.us() < due_us(bot, bot.actions_taken))
+    if (!bot.pacing || clock_.us() < bot.pace.next_due_us())
         return;  // not acting on the clock (yet), or an action already taken
     act(bot, clock_.us());
 }
 
-// The actions that are due. They are paced from the clock, not from the last wake-up: a wait
-// rounds up to the timer tick on Windows (15.6 ms), so a bot woken late sends what it owes and
-// --rate R is R a second there too. What is owed is capped at one second's worth; a bot further
-// behind than that drops the older actions instead of flooding.
+// The actions that are due (Pace), each of --burst messages.
 void BotRun::act(Bot& bot, std::uint64_t now_us) {
-    const std::uint64_t due_total = (now_us - bot.pace_start_us) * 1000 / interval_ns() + 1;
-    const std::uint64_t one_second = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(options_.rate_milli) / 1000);
-    if (due_total - bot.actions_taken > one_second)
-        bot.actions_taken = due_total - one_second;
     const bool session_over = bot.session_until_ms != 0 && now_us / 1000 >= bot.session_until_ms;
     if (session_over && bot.talk.awaiting() == 0) {
         hang_up(bot);
         return;
     }
-    for (; bot.actions_taken < due_total; ++bot.actions_taken)
+    for (std::uint64_t owed = bot.pace.take(now_us); owed > 0; --owed)
         for (int i = 0; i < options_.burst && !session_over && bot.talk.can_send(); ++i)
             send_message(bot);
     if (!flush(bot.link)) {
         lose(bot, kConnectionLost);
         return;
     }
-    schedule(bot, (due_us(bot, bot.actions_taken) + 999) / 1000);
+    schedule(bot, (bot.pace.next_due_us() + 999) / 1000);
 }
 
 // Queues one action of the bot's mix; the conversation remembers what must come back.

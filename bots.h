@@ -58,6 +58,39 @@ struct Options {
 // Runs the stress test (bots.cpp); the exit code: 0 only when every bot connected and no check failed.
 int run_bots(const Options& options);
 
+// ---- When a bot acts ----------------------------------------------------------------------------
+
+// A bot's actions at `rate_milli` thousandths a second, paced from the clock, not from its last
+// wake-up: a wait rounds up to the timer tick on Windows (15.6 ms), so a bot woken late takes what
+// it owes and the rate holds there too. Bots start spread evenly over one interval (the golden
+// ratio's steps, scaled), so their actions neither land in the same tick nor, at 0.005 a second,
+// all in the first seconds. Times in microseconds of any clock that only goes forward.
+class Pace {
+public:
+    Pace() = default;
+    Pace(std::uint32_t bot, int rate_milli, std::uint64_t now_us)
+        : interval_ns_(1000000000000ULL / static_cast<std::uint64_t>(rate_milli)),
+          most_owed_(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate_milli) / 1000)) {
+        const std::uint64_t phase = (bot * 2654435769ULL) & 0xFFFFFFFFULL;  // a fraction, in 2^-32
+        start_us_ = now_us + ((phase * (interval_ns_ / 1000)) >> 32);
+    }
+    std::uint64_t next_due_us() const { return start_us_ + taken_ * interval_ns_ / 1000; }
+    // The actions due by now_us, counted as taken. At most one second's worth: a bot further
+    // behind drops the older ones instead of flooding.
+    std::uint64_t take(std::uint64_t now_us) {
+        if (now_us < next_due_us())
+            return 0;
+        const std::uint64_t due = (now_us - start_us_) * 1000 / interval_ns_ + 1;
+        const std::uint64_t owed = std::min(due - taken_, most_owed_);
+        taken_ = due;
+        return owed;
+    }
+
+private:
+    std::uint64_t interval_ns_ = 1, most_owed_ = 1, start_us_ = 0;
+    std::uint64_t taken_ = 0;  // actions due at start_us_ + k * interval, k < taken_, are done
+};
+
 // ---- Round-trip times ---------------------------------------------------------------------------
 
 // Round-trip times in fixed memory: 16 buckets per power of two (within 6 %), not a list of

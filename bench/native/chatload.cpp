@@ -48,7 +48,8 @@ struct Bot {
     Conversation talk;
     proto::ServerLineReader reader;
     std::string out;  // not yet taken by the kernel
-    std::uint64_t connect_deadline_us = 0, act_until_us = 0, pace_start_us = 0, actions_taken = 0;
+    std::uint64_t connect_deadline_us = 0, act_until_us = 0;
+    bots::Pace pace;
 };
 
 class Load {
@@ -62,7 +63,6 @@ private:
         std::uint32_t bot;
         bool operator>(const Timer& other) const { return due_us > other.due_us; }
     };
-    std::uint64_t interval_us() const { return 1000000000ULL / static_cast<std::uint64_t>(options_.rate_milli); }
     std::uint64_t connect_due_us(std::uint32_t id) const {
         return start_us_ + std::uint64_t{id} * 1000000 / static_cast<std::uint64_t>(options_.ramp);
     }
@@ -247,10 +247,9 @@ void Load::on_welcomed(Bot& bot, std::uint32_t id) {
 void Load::start_pacing(Bot& bot, std::uint32_t id) {
     if (!speaks(id) || bot.finished)
         return;
-    const std::uint64_t phase = (id * 2654435769ULL) & 0xFFFFFFFFULL;
-    bot.pace_start_us = now_us() + ((phase * interval_us()) >> 32);
+    bot.pace = bots::Pace(id, options_.rate_milli, now_us());
     bot.pacing = true;
-    timers_.push({bot.pace_start_us, id});
+    timers_.push({bot.pace.next_due_us(), id});
 }
 
 void Load::on_timer(std::uint32_t id, std::uint64_t now) {
@@ -266,20 +265,16 @@ void Load::on_timer(std::uint32_t id, std::uint64_t now) {
         finish(bot);
         return;
     }
-    if (!bot.pacing || now < bot.pace_start_us + bot.actions_taken * interval_us())
+    if (!bot.pacing || now < bot.pace.next_due_us())
         return;
-    const std::uint64_t due_total = (now - bot.pace_start_us) / interval_us() + 1;
-    const std::uint64_t one_second = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(options_.rate_milli) / 1000);
-    if (due_total - bot.actions_taken > one_second)
-        bot.actions_taken = due_total - one_second;
-    for (; bot.actions_taken < due_total; ++bot.actions_taken)
+    for (std::uint64_t owed = bot.pace.take(now); owed > 0; --owed)
         for (int i = 0; i < options_.burst && bot.talk.can_send(); ++i) {
             bot.talk.compose(now - start_us_, bot.out);
             ++sent_;
             ++interval_sent_;
         }
     flush(bot, id);
-    timers_.push({bot.pace_start_us + bot.actions_taken * interval_us(), id});
+    timers_.push({bot.pace.next_due_us(), id});
 }
 
 // What the kernel takes now; the rest waits for EPOLLOUT.

@@ -122,6 +122,19 @@ TEST(anything_but_the_welcome_first_is_unexpected) {
     CHECK(bot.errors[bots::kUnexpectedLine] == 3 && !bot.talk.welcomed());
 }
 
+TEST(a_pace_owes_one_action_an_interval_and_at_most_a_second_s_worth) {
+    bots::Pace pace(0, 2000, 1000);  // bot 0: no phase; 2 a second, one every 500,000 us
+    CHECK(pace.next_due_us() == 1000 && pace.take(999) == 0);
+    CHECK(pace.take(1000) == 1 && pace.next_due_us() == 501000);
+    CHECK(pace.take(400000) == 0 && pace.take(501000) == 1);
+    CHECK(pace.take(10000000) == 2);  // 19 owed after a long sleep: a second's worth is taken
+    CHECK(pace.next_due_us() == 10001000);
+    bots::Pace slow(0, 5, 0);  // 0.005 a second: one in 200 s
+    CHECK(slow.take(0) == 1 && slow.next_due_us() == 200000000);
+    bots::Pace spread(1, 5, 0);  // bot 1 starts 0.618 of the interval later
+    CHECK(spread.next_due_us() > 123000000 && spread.next_due_us() < 124000000);
+}
+
 TEST(chat_bots_find_their_own_line_among_the_others) {
     Bot bot = welcomed(Mix::Chat);
     CHECK(bot.send() == "c 7.0.1050\r\n");
