@@ -9,6 +9,7 @@
 #   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
 #   make bench       the benchmarks (never part of make test; make test only builds them)
 #   make bench-chat  the chat part alone: fan-out capacity and broadcast, against an Asio chat server
+#   make bench-play  the board view part alone: what a move costs with 10, 100, 1,000 board viewers
 # Every target first installs, or names, the Debian packages that are missing (tools/deps.sh).
 
 WINCXX   := x86_64-w64-mingw32-g++-posix
@@ -16,13 +17,13 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-SOURCES  := server.cpp client.cpp bots.cpp protocol.h terminal.h chat.h bots.h util.h iocp.h
-HEADERS  := protocol.h terminal.h chat.h bots.h util.h iocp.h
+SOURCES  := server.cpp client.cpp bots.cpp protocol.h terminal.h chat.h play.h bots.h util.h iocp.h
+HEADERS  := protocol.h terminal.h chat.h play.h bots.h util.h iocp.h
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
 
-.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat clean
+.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat bench-play clean
 
 # The two programs, and proof that the Windows-free layers compile without any Windows header.
 all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
@@ -41,7 +42,7 @@ $(BUILD)/client.exe: client.cpp bots.cpp $(HEADERS) | deps
 	$(WINCXX) $(WINFLAGS) client.cpp bots.cpp -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
 # The Windows-free layers compile natively, with no Windows header.
-WINDOWS_FREE := protocol.h terminal.h chat.h bots.h util.h
+WINDOWS_FREE := protocol.h terminal.h chat.h play.h bots.h util.h
 $(BUILD)/protocol-native.ok: $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
 	for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only - || exit 1; done
@@ -168,16 +169,23 @@ $(BUILD)/asio_chat.exe: bench/peers/asio_chat.cpp | $(ASIO_INCLUDE)
 
 # The benchmarks: minutes, both cores; run on purpose, never in make test. Writes bench/results.md
 # and bench/results.png (echo, with the wineserver round trips each echo costs), then the chat
-# part, bench-chat (bench/chat.png). BENCH_ROUNDS=3 and BENCH_ONLY=<part of a scenario name>
-# narrow the echo part; BENCH_ONLY=capacity or broadcast the chat part (nothing is written then).
+# part, bench-chat (bench/chat.png), then the board view part, bench-play. BENCH_ROUNDS=3 and
+# BENCH_ONLY=<part of a scenario name> narrow the echo part; BENCH_ONLY=capacity or broadcast the
+# chat part (nothing is written then).
 bench: all peers
 	@tools/deps.sh bench
 	$(PYTHON) -m bench.run
 	$(PYTHON) -m bench.chat
+	$(PYTHON) -m bench.play
 
 bench-chat: all peers
 	@tools/deps.sh bench
 	$(PYTHON) -m bench.chat
+
+# One move with a crowd of board views (/play) and of line views: bytes, latency, server cost.
+bench-play: all
+	@tools/deps.sh bench
+	$(PYTHON) -m bench.play
 
 # Everything generated lives in build/ (binaries, shims, Wine prefixes, logs).
 clean:

@@ -195,6 +195,7 @@ public:
     }
     bool on_line_too_long() { return true; }
     void reply(std::string_view) {}  // what the server would answer a telnet client: not ours to send
+    bool on_key(term::Key) { return true; }  // never: keys are the board view's, which is the server's
 
 private:
     term::Terminal terminal_;

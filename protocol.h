@@ -36,6 +36,10 @@ constexpr int kWhoMaxNames = 50;
 constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this many or fewer are online
 
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
+constexpr std::string_view kErrPlayNeedsTerminal = "ERR /play needs a character-mode terminal";
+constexpr std::string_view kPlayHint =
+    "* it takes keys as they are typed: Windows telnet and PuTTY (Telnet) send them; Linux telnet does after "
+    "Ctrl+] and mode character";
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
@@ -64,7 +68,7 @@ enum class Encoding : std::uint8_t { Utf8, Cp949 };
 
 // ---- Commands ----------------------------------------------------------------------------------
 
-enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Ping, Stats, Encoding, Help, Quit, Unknown };
+enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Play, Ping, Stats, Encoding, Help, Quit, Unknown };
 
 struct Command {
     CommandKind kind;
@@ -98,6 +102,7 @@ constexpr CommandInfo kCommands[] = {
     {"/who", CommandKind::Who, "/who", "who is online, and where"},
     {"/move", CommandKind::Move, "/move DIR", "move on the 8x8 board: up, down, left, right (u d l r)"},
     {"/board", CommandKind::Board, "/board", "show the board"},
+    {"/play", CommandKind::Play, "/play", "the live board: arrow keys move you; /play or Esc Esc leaves"},
     {"/ping", CommandKind::Ping, "/ping TOKEN", "the server answers PONG TOKEN"},
     {"/stats", CommandKind::Stats, "/stats", "server counters"},
     {"/encoding", CommandKind::Encoding, "/encoding NAME", "utf8, or cp949 (the Korean Windows console)"},

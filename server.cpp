@@ -4,13 +4,14 @@
 // operations and the loop switches on what each one was (OP_ACCEPT, OP_RECV, OP_SEND). Connections
 // are accepted by a pool of AcceptEx calls on pre-created sockets and live in a fixed array of
 // client slots; the completion key of a client's socket is the index of its slot. What the lines
-// mean is chat.h's business (the room), how bytes become lines is protocol.h's: this file moves
-// bytes and keeps every slot's lifetime right.
+// mean is chat.h's business (the room), how bytes become lines is terminal.h's and protocol.h's,
+// what a board view shows is play.h's: this file moves bytes and keeps every slot's lifetime right.
 //
 // It reads in the order a connection lives: types, setup, accept, receive, send, close and slot
 // reuse, the main loop, main().
 #include "chat.h"
 #include "iocp.h"
+#include "play.h"
 #include "protocol.h"
 #include "terminal.h"
 
@@ -135,6 +136,7 @@ struct Client : Connection {
     std::uint64_t paused_since_ms = 0;  // not 0: over its budget, not read from until it refills
     std::uint32_t unread_begin = 0, unread_end = 0;  // received, not yet fed: waits for the budget
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
+    bool wants_board = false;     // asked for /play: the board view whenever its window is big enough
     std::string drop_reason;      // Dropping: what the log will say
     std::uint32_t next_free = kNoSlot;
     term::Terminal terminal;  // its bytes to lines; its telnet, echo and encoding
@@ -183,10 +185,12 @@ std::string disconnect_reason(DWORD error) {
 //   close_when_drained  Draining: no more reading; FIN once the last queued byte is out
 //   drop                Dropping: RST at the end of this turn; what is queued is lost
 //   close_client        the socket is closed now, gracefully or not; the slot waits in Closed
-class Server final : public chat::Transport {
+class Server final : public chat::Transport, public play::Screen {
 public:
     explicit Server(const Options& options)
-        : options_(options), room_(*this, static_cast<std::size_t>(options.max_clients)) {}
+        : options_(options),
+          room_(*this, static_cast<std::size_t>(options.max_clients)),
+          views_(static_cast<std::size_t>(options.max_clients)) {}
     bool start();
     int run();
 
@@ -195,6 +199,12 @@ public:
     void broadcast(std::string_view line, chat::MemberId except) override;
     std::string stats_text() override;
     void set_encoding(chat::MemberId member, proto::Encoding encoding) override;
+    void moved(chat::MemberId who, chat::Square from, chat::Square to, std::string_view line) override;
+    void roster_changed(chat::MemberId who, chat::Square square) override;
+    void toggle_board_view(chat::MemberId member) override;
+    // play::Screen: how the board views' bytes reach the connections.
+    void write(chat::MemberId viewer, std::string_view bytes) override;
+    int input_column(chat::MemberId viewer) override { return clients_[viewer].terminal.input_column(); }
 
 private:
     // setup
@@ -211,9 +221,16 @@ private:
     bool on_recv_done(Client& client, DWORD bytes, DWORD error);
     bool feed(Client& client, const char* data, std::size_t size, bool fresh_receive);
     bool on_line(Client& client, std::string_view line);
+    bool on_key(Client& client, term::Key key);
     bool after_line(Client& client);
     void resume_paced();
+    // the board view
+    void show_board(Client& client);
+    void show_lines(Client& client, std::string_view note);
+    void on_resize(Client& client);
     // send
+    enum class Audience : std::uint8_t { Everyone, LineViews };
+    void broadcast_to(std::string_view line, chat::MemberId except, Audience audience);
     void queue_line(Client& client, const std::string& wire);
     void redraw_inputs();
     void queue_bytes(Client& client, const char* data, std::size_t size);
@@ -258,6 +275,7 @@ private:
     std::uint32_t free_head_ = kNoSlot;
     int slots_in_use_ = 0;
     chat::Room room_;
+    play::Views views_;  // the members in a board view (/play), and what their windows show
 
     // Deferred work, run at the end of each loop turn (see run).
     SlotQueue to_flush_;  // clients with bytes queued and no send in flight
@@ -573,8 +591,11 @@ bool Server::feed(Client& client, const char* data, std::size_t size, bool fresh
             return server.after_line(client);
         }
         void reply(std::string_view bytes) { server.queue_bytes(client, bytes.data(), bytes.size()); }
+        bool on_key(term::Key key) { return server.on_key(client, key); }
     } sink{*this, client};
     const bool all = fresh_receive ? client.terminal.feed(data, size, sink) : client.terminal.resume(data, size, sink);
+    if (client.terminal.take_resized() && client.state == SlotState::Open)
+        on_resize(client);
     if (all || client.state != SlotState::Open || client.paused_since_ms == 0)
         return all;  // all taken, or it quit or is being dropped
     client.unread_begin = static_cast<std::uint32_t>(data + client.terminal.consumed() - client.recv_buffer);
@@ -589,6 +610,17 @@ bool Server::on_line(Client& client, std::string_view line) {
     ++counters_.lines_in;
     if (room_.on_line(slot_of(client), line) == chat::After::Quit)
         close_when_drained(client, "quit");
+    return after_line(client);
+}
+
+// A key of the board view: an arrow is a move, Esc Esc the line view again. Each costs the
+// budget a line does.
+bool Server::on_key(Client& client, term::Key key) {
+    constexpr proto::Step kSteps[] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};  // Up Down Left Right
+    if (key == term::Key::Leave)
+        toggle_board_view(slot_of(client));
+    else
+        room_.move(slot_of(client), kSteps[static_cast<int>(key)]);
     return after_line(client);
 }
 
@@ -619,6 +651,86 @@ void Server::resume_paced() {
     }
 }
 
+// ---- The board view (/play; play.h draws it) -----------------------------------------------------
+
+// /play needs a terminal the server echoes to: its screen is the server's to draw. Asked again (or
+// Esc Esc), the line view comes back.
+void Server::toggle_board_view(chat::MemberId member) {
+    Client& client = clients_[member];
+    if (client.wants_board) {
+        client.wants_board = false;
+        show_lines(client, "* line view - /play brings the board back");
+    } else if (!client.terminal.echoing()) {
+        send(member, proto::kErrPlayNeedsTerminal);
+        send(member, proto::kPlayHint);
+    } else {
+        client.wants_board = true;
+        show_board(client);
+    }
+}
+
+// The whole view drawn, or the line view with a note when the window is too small for it.
+void Server::show_board(Client& client) {
+    const int width = client.terminal.width(), height = client.terminal.height();
+    if (!play::fits(width, height)) {
+        char note[160];
+        std::snprintf(note, sizeof note, "* the board needs a window of %dx%d, this one is %dx%d: line view until it grows",
+                      play::kMinWidth, play::kMinHeight, width, height);
+        show_lines(client, note);
+        return;
+    }
+    std::string bytes;
+    views_.open(room_, slot_of(client), width, height, bytes);
+    queue_bytes(client, bytes.data(), bytes.size());
+    client.terminal.set_view(term::View::Board);
+    if (client.terminal.input_hidden())
+        to_redraw_.push(slot_of(client));  // the typed line, in its row, at the end of the turn
+    // The chat so far, as many lines as the region shows over the typed line.
+    for (const std::string& line : room_.recent(static_cast<std::size_t>(height - play::kChatTop)))
+        send(slot_of(client), line);
+}
+
+void Server::show_lines(Client& client, std::string_view note) {
+    if (views_.viewing(slot_of(client))) {
+        std::string bytes;
+        views_.close(slot_of(client), &bytes);
+        queue_bytes(client, bytes.data(), bytes.size());
+        client.terminal.set_view(term::View::Lines);
+        if (client.terminal.input_hidden())
+            to_redraw_.push(slot_of(client));
+    }
+    send(slot_of(client), note);
+}
+
+// A new window size (NAWS): the view is drawn again for it, or given up while it is too small.
+void Server::on_resize(Client& client) {
+    if (!client.wants_board)
+        return;
+    const bool viewing = views_.viewing(slot_of(client));
+    if (viewing || play::fits(client.terminal.width(), client.terminal.height()))
+        show_board(client);
+}
+
+void Server::write(chat::MemberId viewer, std::string_view bytes) {
+    queue_bytes(clients_[viewer], bytes.data(), bytes.size());
+}
+
+// The board views draw the move; every other member gets the MOVE line (only the mover, for a
+// bump at the edge).
+void Server::moved(chat::MemberId who, chat::Square from, chat::Square to, std::string_view line) {
+    if (from == to) {
+        if (!views_.viewing(who))
+            send(who, line);
+        return;
+    }
+    views_.moved(room_, who, from, to, *this);
+    broadcast_to(line, chat::kNobody, Audience::LineViews);
+}
+
+void Server::roster_changed(chat::MemberId who, chat::Square square) {
+    views_.roster_changed(room_, who, square, *this);
+}
+
 // ---- Send ---------------------------------------------------------------------------------------
 
 void Server::send(chat::MemberId to, std::string_view line) {
@@ -633,11 +745,15 @@ void Server::send(chat::MemberId to, std::string_view line) {
 // The line is encoded once for each encoding in use; each member gets a copy of the bytes in its
 // own queue.
 void Server::broadcast(std::string_view line, chat::MemberId except) {
+    broadcast_to(line, except, Audience::Everyone);
+}
+
+void Server::broadcast_to(std::string_view line, chat::MemberId except, Audience audience) {
     wire_.clear();
     proto::append_wire_line(wire_, line);
     cp949_wire_.clear();
     for (chat::MemberId member : room_.members()) {
-        if (member == except)
+        if (member == except || (audience == Audience::LineViews && views_.viewing(member)))
             continue;
         Client& client = clients_[member];
         if (client.terminal.encoding() == proto::Encoding::Cp949 && cp949_wire_.empty())
@@ -759,8 +875,10 @@ void Server::leave(Client& client, const char* reason) {
         std::printf("disconnect slot=%u nick=%s peer=%s reason=%s online=%zu\n", slot,
                     options_.echo ? "-" : std::string(room_.nick(slot)).c_str(), client.peer, reason,
                     counters_.online);
-    if (!options_.echo)
+    if (!options_.echo) {
+        views_.close(slot, nullptr);  // before the room tells the views: it is one of them no more
         room_.leave(slot, !stopping_);
+    }
 }
 
 // Draining: nothing more is read; the socket closes gracefully once the last queued byte is out.
@@ -818,6 +936,7 @@ void Server::release_slot(Client& client) {
         counters_.throttled_ms += now_ms() - client.paused_since_ms;
     client.paused_since_ms = 0;
     client.drop_reason.clear();
+    client.wants_board = false;
     client.terminal = term::Terminal();
     if (options_.max_per_ip > 0) {
         const auto count = per_address_.find(client.address);
@@ -998,7 +1117,7 @@ std::string Server::stats_text() {
                   "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu "
                   "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu "
                   "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu "
-                  "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu",
+                  "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu board_views=%llu",
                   n(counters_.online), n(counters_.peak), n(counters_.accepted), n(counters_.lines_in),
                   n(counters_.lines_out), n(counters_.bytes_in), n(counters_.bytes_out), n(counters_.slow_dropped),
                   counters_.sockets, static_cast<unsigned long>(handles), n(memory.WorkingSetSize / 1024),
@@ -1006,7 +1125,7 @@ std::string Server::stats_text() {
                   n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues), options_.line_rate,
                   options_.line_burst, n(counters_.throttled), n(counters_.throttled_ms), n(counters_.refused),
                   n(counters_.refused_per_ip), n(counters_.keepalive_closed), n(counters_.turns), n(counters_.turn_us),
-                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us));
+                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(views_.count()));
     return text;
 }
 

@@ -10,6 +10,10 @@
 // and edits the line itself, and lines arriving while it has typed part of one are written above
 // it (hide_input before them, show_input once the turn's output is queued).
 //
+// In the board view (/play, play.h) the screen is the server's: the arrow keys and Esc Esc reach the
+// sink as keys instead of being consumed, and the typed line is kept to one row, the bottom one,
+// scrolled sideways when it is longer, so the cursor is always where the board view can put it back.
+//
 // Includes no Windows header: the CP949 conversion comes in through `Codec` (the server's uses the
 // Win32 code page 949), so every rule here is unit-tested and fuzzed natively.
 #pragma once
@@ -47,6 +51,11 @@ constexpr unsigned char NAWS = 31;  // RFC 1073, the window size
 constexpr std::size_t kKeystrokeBytes = 4;  // a receive this small, with no line end, is typing
 constexpr int kDefaultWidth = 80, kDefaultHeight = 24;
 constexpr std::size_t kMaxEscapeBytes = 32;  // an ESC [ ... longer than this is not a key
+
+// How the client's screen is used: lines scrolling up the whole window, or the board view.
+enum class View : std::uint8_t { Lines, Board };
+// The keys the board view takes; Leave is Esc pressed twice.
+enum class Key : std::uint8_t { Up, Down, Left, Right, Leave };
 
 // ---- Characters ---------------------------------------------------------------------------------
 
@@ -292,6 +301,7 @@ inline void Negotiation::received(unsigned char verb, unsigned char opt, std::st
 //   sink.on_line(std::string_view line) -> bool   a trimmed, non-empty line, UTF-8; false stops
 //   sink.on_line_too_long()             -> bool   once per line that passed kMaxLineBytes
 //   sink.reply(std::string_view bytes)  -> void   for this client, now, before anything else
+//   sink.on_key(Key key)                -> bool   in the board view only; false stops
 //
 // The view passed to on_line is valid only during the call.
 class Terminal {
@@ -317,7 +327,26 @@ public:
     bool echoing() const { return negotiation_.we_echo(); }
     int width() const { return width_; }
     int height() const { return height_; }
+    // True once after the client's window size changed (a NAWS with other numbers).
+    bool take_resized() {
+        const bool resized = resized_;
+        resized_ = false;
+        return resized;
+    }
     std::size_t pending_bytes() const { return line_.size(); }
+
+    // The screen was cleared and drawn for `view`: a half-typed line is off it until show_input.
+    void set_view(View view) {
+        view_ = view;
+        if (echoing() && !line_.empty())
+            hidden_ = true;
+    }
+    View view() const { return view_; }
+    // The board view: the column (from 1) of the cursor on the bottom row, after the typed line.
+    int input_column() const {
+        const std::size_t begin = input_row_begin();
+        return hidden_ ? 1 : 1 + (begin > 0 ? 1 : 0) + columns_of(std::string_view(line_).substr(begin));
+    }
 
     // Before a line is written to this client: the bytes that take its half-typed line off the
     // screen (empty when nothing is shown). Call show_input once the turn's lines are queued.
@@ -339,7 +368,10 @@ private:
     bool telnet_byte(unsigned char byte, Sink& sink, bool& consumed);
     template <typename Sink>
     bool data_byte(unsigned char byte, Sink& sink);
-    bool escape_byte(unsigned char byte);
+    enum class EscapeByte : std::uint8_t { NotOne, Taken, KeyEnds };
+    EscapeByte escape_byte(unsigned char byte, Key& key);
+    template <typename Sink>
+    bool key_pressed(Key key, Sink& sink);
     template <typename Sink>
     bool text_byte(unsigned char byte, Sink& sink);
     template <typename Sink>
@@ -372,9 +404,14 @@ private:
     void erase_line();
     std::string erase_input_rows(int columns) const;
     void echo(std::string_view as_typed) {
-        if (echoing() && !hidden_)
+        if (!echoing() || hidden_)
+            return;
+        if (view_ == View::Board && columns_of(line_) > width_ - 1)
+            out_ += erase_input_rows(0) + input_as_shown();  // scrolled sideways: the row again
+        else
             append_text(out_, as_typed);
     }
+    std::size_t input_row_begin() const;
     // Text among the telnet bytes: a 0xFF in it goes as IAC IAC (RFC 854).
     static void append_text(std::string& out, std::string_view text) {
         for (const char c : text) {
@@ -385,7 +422,10 @@ private:
     }
     std::string input_as_shown() const {
         std::string shown;
-        append_text(shown, to_client(line_));
+        const std::size_t begin = view_ == View::Board ? input_row_begin() : 0;
+        if (begin > 0)
+            shown += '<';
+        append_text(shown, to_client(std::string_view(line_).substr(begin)));
         return shown;
     }
 
@@ -394,7 +434,9 @@ private:
     Encoding encoding_ = Encoding::Utf8;
     bool terminal_ = false;
     bool hidden_ = false;      // the half-typed line is off the screen until show_input
+    View view_ = View::Lines;
     int width_ = kDefaultWidth, height_ = kDefaultHeight;
+    bool resized_ = false;
     std::string line_;         // the line so far, UTF-8, at most kMaxLineBytes
     std::string out_;          // bytes for the client, handed to the sink before each line
     bool overflowed_ = false;  // this line passed the limit: discard up to its end
@@ -507,8 +549,11 @@ inline void Terminal::on_subnegotiation_end() {
     if (sub_option_ != option::NAWS || naws_bytes_ != sizeof naws_)
         return;
     const int width = naws_[0] << 8 | naws_[1], height = naws_[2] << 8 | naws_[3];
-    width_ = width > 0 ? width : kDefaultWidth;  // 0 means "unknown" (RFC 1073)
-    height_ = height > 0 ? height : kDefaultHeight;
+    const int new_width = width > 0 ? width : kDefaultWidth;  // 0 means "unknown" (RFC 1073)
+    const int new_height = height > 0 ? height : kDefaultHeight;
+    resized_ = resized_ || new_width != width_ || new_height != height_;
+    width_ = new_width;
+    height_ = new_height;
 }
 
 template <typename Sink>
@@ -523,8 +568,14 @@ bool Terminal::data_byte(unsigned char byte, Sink& sink) {
         escape_ = Escape::None;
         return end_line(sink);
     }
-    if (escape_ != Escape::None && escape_byte(byte))
-        return true;
+    if (escape_ != Escape::None) {
+        Key key{};
+        const EscapeByte part = escape_byte(byte, key);
+        if (part == EscapeByte::KeyEnds)
+            return key_pressed(key, sink);
+        if (part == EscapeByte::Taken)
+            return true;
+    }
     if (byte == 0x1B) {
         escape_ = Escape::Esc;
         return true;
@@ -544,29 +595,52 @@ bool Terminal::data_byte(unsigned char byte, Sink& sink) {
     return true;  // every other control byte is dropped: nobody can move another's cursor
 }
 
-// Arrow and function keys, ESC [ ... final byte and ESC O x, are consumed whole. True when the
-// byte belonged to one; a lone ESC is dropped and the byte after it is text.
-inline bool Terminal::escape_byte(unsigned char byte) {
+// Arrow and function keys, ESC [ ... final byte and ESC O x, are consumed whole; in the board view
+// the arrows (ESC [ A..D, parameters allowed, and ESC O A..D) and a second ESC after a lone one end
+// a key. A lone ESC is dropped and the byte after it is text.
+inline Terminal::EscapeByte Terminal::escape_byte(unsigned char byte, Key& key) {
+    const bool keys = view_ == View::Board;
+    const auto arrow = [&](unsigned char final_byte) {
+        if (!keys || final_byte < 'A' || final_byte > 'D')
+            return EscapeByte::Taken;
+        constexpr Key kArrows[] = {Key::Up, Key::Down, Key::Right, Key::Left};  // A B C D
+        key = kArrows[final_byte - 'A'];
+        return EscapeByte::KeyEnds;
+    };
     switch (escape_) {
-    case Escape::None: return false;
+    case Escape::None: return EscapeByte::NotOne;
     case Escape::Esc:
+        if (keys && byte == 0x1B) {
+            escape_ = Escape::None;
+            key = Key::Leave;
+            return EscapeByte::KeyEnds;
+        }
         escape_ = byte == '[' ? Escape::Csi : byte == 'O' ? Escape::Ss3 : Escape::None;
         escape_bytes_ = 0;
-        return escape_ != Escape::None;
+        return escape_ != Escape::None ? EscapeByte::Taken : EscapeByte::NotOne;
     case Escape::Ss3:
         escape_ = Escape::None;
-        return byte >= 0x20 && byte < 0x7F;
+        return byte >= 0x20 && byte < 0x7F ? arrow(byte) : EscapeByte::NotOne;
     case Escape::Csi:
         if (byte >= 0x40 && byte <= 0x7E) {  // the final byte
             escape_ = Escape::None;
-            return true;
+            return arrow(byte);
         }
         if (byte >= 0x20 && byte <= 0x3F && ++escape_bytes_ <= kMaxEscapeBytes)
-            return true;  // parameters and intermediates
+            return EscapeByte::Taken;  // parameters and intermediates
         escape_ = Escape::None;  // no key: the byte is read as what it is
-        return false;
+        return EscapeByte::NotOne;
     }
-    return false;
+    return EscapeByte::NotOne;
+}
+
+// What was typed before the key is echoed first; a character begun is one no more.
+template <typename Sink>
+bool Terminal::key_pressed(Key key, Sink& sink) {
+    if (!flush_undecoded(sink))
+        return false;
+    reply(sink);
+    return sink.on_key(key);
 }
 
 // One byte of text, decoded in the connection's encoding. In UTF-8, a sequence that is not
@@ -670,7 +744,7 @@ bool Terminal::end_line(Sink& sink) {
     if (!flush_undecoded(sink))
         return false;
     if (echoing() && !hidden_ && !overflowed_)
-        out_ += "\r\n";
+        out_ += view_ == View::Board ? erase_input_rows(0) : "\r\n";  // the board view shows it in the chat
     const bool overflowed = overflowed_;
     overflowed_ = false;
     std::string line;
@@ -699,7 +773,9 @@ inline void Terminal::erase_character() {
         return;
     const int after = columns_of(line_);
     const int width = before - after;
-    if (before % width_ != 0 && after >= before / width_ * width_) {
+    const bool on_cursor_row = view_ == View::Board ? before <= width_ - 1
+                                                    : before % width_ != 0 && after >= before / width_ * width_;
+    if (on_cursor_row) {
         out_.append(static_cast<std::size_t>(width), '\b');
         out_.append(static_cast<std::size_t>(width), ' ');
         out_.append(static_cast<std::size_t>(width), '\b');
@@ -737,7 +813,10 @@ inline void Terminal::erase_line() {
 
 // From the end of an input of `columns` columns (the cursor there) to its first row, erased. A
 // cursor after exactly a row's worth is still on that row (the wrap waits for the next character).
+// The board view's input is one row, and the rows under it are the board view's: only the row goes.
 inline std::string Terminal::erase_input_rows(int columns) const {
+    if (view_ == View::Board)
+        return "\r\x1b[K";
     std::string bytes;
     const int rows_up = columns == 0 ? 0 : (columns - 1) / width_;
     if (rows_up > 0) {
@@ -747,6 +826,26 @@ inline std::string Terminal::erase_input_rows(int columns) const {
     }
     bytes += "\r\x1b[J";
     return bytes;
+}
+
+// Where the board view's one row of typed line begins: at the start when it all fits in a row less
+// a column (the cursor never waits at the margin to wrap); otherwise "<" and as much of its end as
+// fits after it.
+inline std::size_t Terminal::input_row_begin() const {
+    const int fits = width_ - 1;
+    if (columns_of(line_) <= fits)
+        return 0;
+    std::size_t begin = line_.size();
+    int columns = 0;
+    while (begin > 0) {
+        const std::size_t start = last_character_start(std::string_view(line_).substr(0, begin));
+        const int more = columns_of(std::string_view(line_).substr(start, begin - start));
+        if (columns + more > fits - 1)
+            break;
+        columns += more;
+        begin = start;
+    }
+    return begin;
 }
 
 inline std::string Terminal::hide_input() {

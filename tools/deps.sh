@@ -36,6 +36,7 @@ need python3-pyte /usr/bin/python3 -c "import pyte"                # terminal sc
 need putty-tools has plink                                    # PuTTY's telnet, for the terminal tests
 need util-linux has unshare                                    # a hosts file of its own for one test
 need inetutils-telnet has telnet                              # the real-telnet e2e tests
+need tmux has tmux                                            # the real telnet of the /play test runs in it
 need nodejs has node                                          # the workflow linters (from npm)
 need npm has npm
 need libasio-dev test -f /usr/include/asio.hpp                # the Asio benchmark peer (built by make test)

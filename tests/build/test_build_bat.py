@@ -9,7 +9,7 @@ import pytest
 
 from tests.harness import ROOT
 
-SOURCES = ["build.bat", "server.cpp", "client.cpp", "bots.cpp", "protocol.h", "terminal.h", "chat.h", "bots.h", "util.h", "iocp.h"]
+SOURCES = ["build.bat", "server.cpp", "client.cpp", "bots.cpp", "protocol.h", "terminal.h", "chat.h", "play.h", "bots.h", "util.h", "iocp.h"]
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="on Windows, run build.bat itself")
 

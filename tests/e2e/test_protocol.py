@@ -142,7 +142,7 @@ def test_stats_has_every_counter(server):
                     "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
                     "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues",
                     "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip",
-                    "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us"]
+                    "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us", "board_views"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
     # The I/O counters add up: every line came in through a receive, every welcome and reply went

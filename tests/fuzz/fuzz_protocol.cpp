@@ -46,6 +46,10 @@ struct Collector {
     }
     std::string replies;
     void reply(std::string_view bytes) { replies.append(bytes.data(), bytes.size()); }
+    bool on_key(term::Key key) {  // the board view's keys, among the lines: ESC and the key's number
+        events.push_back(std::string("\x1b") + static_cast<char>('0' + static_cast<int>(key)));
+        return events.size() < stop_after;
+    }
 };
 
 // Any CP949 pair becomes U+AC00; UTF-8 towards CP949 becomes "?" a byte: enough to exercise the
@@ -400,6 +404,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool keystroke = stream.size() <= term::kKeystrokeBytes && stream.find_first_of("\r\n") == std::string_view::npos;
     if (stream.find('\xff') == std::string_view::npos && !keystroke && !stream.empty())
         require(whole.replies.empty() && !whole_terminal.is_terminal());
+
+    // The board view: the same keys and lines whole or a byte at a time, and the typed line always
+    // within its row, the cursor never at the margin.
+    {
+        term::Terminal a, b;
+        Collector board_a, board_b;
+        const std::string agreed = "\xff\xfd\x01";  // IAC DO ECHO: a terminal that lets the server echo
+        a.feed(agreed.data(), agreed.size(), board_a);
+        b.feed(agreed.data(), agreed.size(), board_b);
+        a.set_view(term::View::Board);
+        b.set_view(term::View::Board);
+        a.show_input();
+        b.show_input();
+        require(a.feed(stream.data(), stream.size(), board_a));
+        for (char c : stream) {
+            require(b.feed(&c, 1, board_b));
+            // (A window narrower than 3 columns has no room for "<" and a character; the server
+            // never opens a board view on one, but a NAWS may shrink it before the server sees it.)
+            require(b.input_column() >= 1 && (b.width() < 3 || b.input_column() <= b.width()));
+        }
+        require(board_a.events == board_b.events);
+    }
 
     // With a codec: the same lines' count and bounds whatever the chunks (CP949 may be switched to).
     {

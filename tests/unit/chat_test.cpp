@@ -28,6 +28,23 @@ struct FakeTransport : chat::Transport {
     std::string stats_text() override { return "online=" + std::to_string(room->members().size()); }
     std::map<MemberId, proto::Encoding> encodings;
     void set_encoding(MemberId member, proto::Encoding encoding) override { encodings[member] = encoding; }
+    // As the server delivers a move when nobody is in a board view.
+    void moved(MemberId who, chat::Square from, chat::Square to, std::string_view line) override {
+        if (from == to)
+            send(who, line);
+        else
+            broadcast(line, chat::kNobody);
+        moves.push_back({who, from, to});
+    }
+    struct Move {
+        MemberId who;
+        chat::Square from, to;
+    };
+    std::vector<Move> moves;
+    std::vector<std::pair<MemberId, chat::Square>> roster_changes;
+    void roster_changed(MemberId who, chat::Square square) override { roster_changes.emplace_back(who, square); }
+    std::vector<MemberId> toggled;
+    void toggle_board_view(MemberId member) override { toggled.push_back(member); }
 };
 
 struct Chat {
@@ -62,6 +79,10 @@ struct Chat {
             return {-1, -1};
         const char* xy = who[0].c_str() + at + entry.size();
         return {xy[0] - '0', xy[2] - '0'};
+    }
+    std::pair<int, int> at(MemberId id) const {
+        const chat::Square square = room.square(id);
+        return {square.x, square.y};
     }
     void clear() {
         for (auto& entry : transport.lines)
@@ -229,12 +250,12 @@ TEST(newcomers_take_free_squares_while_there_are_any) {
     std::set<std::pair<int, int>> squares;
     for (MemberId id = 0; id < 64; ++id) {
         c.join(id);
-        squares.insert(c.room.square(id));
-        CHECK(c.room.square(id) == c.square(id) || id >= 50);  // what /who says, while it lists it
+        squares.insert(c.at(id));
+        CHECK(c.at(id) == c.square(id) || id >= 50);  // what /who says, while it lists it
     }
     CHECK(squares.size() == 64);  // every square taken once
     c.join(64);
-    const auto [x, y] = c.room.square(64);
+    const auto [x, y] = c.at(64);
     CHECK(x >= 0 && x < 8 && y >= 0 && y < 8);  // a full board: shared with someone
 }
 
@@ -320,3 +341,17 @@ TEST(quit_says_bye_and_asks_for_the_close) {
 }
 
 }  // namespace
+
+TEST(the_room_keeps_its_recent_lines_for_a_board_view_to_open_with) {
+    Chat c;
+    c.join(0);
+    c.join(1);
+    CHECK((c.room.recent(5) == std::vector<std::string>{"* guest1 joined", "* guest2 joined"}));
+    for (int n = 0; n < 40; ++n)
+        c.room.on_line(0, "line " + std::to_string(n));
+    c.room.on_line(1, "/ping x");  // not everyone's: not kept
+    c.room.on_line(1, "/move u");
+    CHECK((c.room.recent(2) == std::vector<std::string>{"guest1: line 38", "guest1: line 39"}));
+    const auto all = c.room.recent(1000);
+    CHECK(all.size() == chat::kRecentLines && all.front() == "guest1: line 8" && all.back() == "guest1: line 39");
+}

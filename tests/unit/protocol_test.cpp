@@ -35,6 +35,7 @@ struct Collector {
     }
     std::string replies;  // what the terminal layer answers (negotiation, echo): not lines
     void reply(std::string_view bytes) { replies.append(bytes.data(), bytes.size()); }
+    bool on_key(term::Key) { return true; }  // the line view's terminals have no keys
 };
 
 Events frame(const std::string& stream) {

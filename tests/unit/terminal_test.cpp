@@ -80,6 +80,12 @@ struct Client {
         return true;
     }
     void reply(std::string_view b) { replies.append(b.data(), b.size()); }
+    std::vector<term::Key> keys;
+    bool on_key(term::Key key) {
+        keys.push_back(key);
+        lines.emplace_back("<key>");
+        return true;
+    }
 
     // Feeds `data` as one receive; returns what was replied to it.
     std::string send(const std::string& data) {
@@ -397,3 +403,70 @@ TEST(columns_count_wide_characters_twice) {
 }
 
 }  // namespace
+
+// ---- The board view ------------------------------------------------------------------------------
+
+namespace {
+const std::string NAWS_40x20 = bytes({255, 250, 31, 0, 40, 0, 20, 255, 240});
+using term::Key;
+}  // namespace
+
+TEST(the_board_view_takes_the_arrow_keys_and_esc_twice_the_line_view_does_not) {
+    Client c;
+    c.agree();
+    c.send("\x1b[A\x1b\x1b[B");
+    CHECK(c.keys.empty());
+    c.terminal.set_view(term::View::Board);
+    CHECK(c.send("\x1b[A\x1b[B\x1b[C\x1b[D\x1bOA\x1b[1;2D") == "");  // nothing echoed
+    CHECK((c.keys == std::vector<Key>{Key::Up, Key::Down, Key::Right, Key::Left, Key::Up, Key::Left}));
+    c.keys.clear();
+    c.type("\x1b\x1b");  // two keystrokes, two receives
+    CHECK((c.keys == std::vector<Key>{Key::Leave}));
+    CHECK(c.send("\x1b[H\x1b[5~\x1bOP") == "" && c.keys.size() == 1);  // other keys: nothing
+}
+
+TEST(a_key_comes_between_the_lines_around_it) {
+    Client c;
+    c.agree();
+    c.terminal.set_view(term::View::Board);
+    c.send("one\r\n\x1b[Ctwo\r\n");
+    CHECK((c.lines == std::vector<std::string>{"one", "<key>", "two"}));
+}
+
+TEST(the_board_views_typed_line_is_one_row_scrolled_sideways) {
+    Client c;
+    c.agree();
+    c.send(NAWS_40x20);
+    CHECK(c.terminal.take_resized() && !c.terminal.take_resized());
+    c.terminal.set_view(term::View::Board);
+    CHECK(c.type("abc") == "abc" && c.terminal.input_column() == 4);
+    CHECK(c.type(std::string(36, 'x')) == std::string(36, 'x'));  // 39 columns: the row less one
+    CHECK(c.terminal.input_column() == 40);
+    // The 40th character would reach the margin: the row is drawn again, "<" and the line's end.
+    CHECK(c.type("y") == "\r\x1b[K<c" + std::string(36, 'x') + "y");
+    CHECK(c.terminal.input_column() == 40);
+    CHECK(c.type("\b") == "\r\x1b[Kabc" + std::string(36, 'x'));  // fits again: all of it
+    CHECK(c.type("\b") == "\b \b");
+    CHECK(c.send("\r\n") == "\r\x1b[K");  // sent: the row is cleared, the chat shows the line
+    CHECK(c.lines.back() == "abc" + std::string(35, 'x') && c.terminal.input_column() == 1);
+}
+
+TEST(a_view_change_takes_the_typed_line_off_the_screen_until_it_is_shown_again) {
+    Client c;
+    c.agree();
+    c.type("hi");
+    c.terminal.set_view(term::View::Board);
+    CHECK(c.terminal.input_hidden() && c.terminal.input_column() == 1);
+    CHECK(c.terminal.show_input() == "hi" && c.terminal.input_column() == 3);
+    CHECK(c.terminal.hide_input() == "\r\x1b[K");  // a line for the chat: only the input row goes
+    CHECK(c.terminal.show_input() == "hi");
+}
+
+TEST(a_same_size_naws_is_no_resize) {
+    Client c;
+    c.agree();
+    c.send(NAWS_40x20);
+    c.terminal.take_resized();
+    c.send(NAWS_40x20);
+    CHECK(!c.terminal.take_resized() && c.terminal.width() == 40 && c.terminal.height() == 20);
+}

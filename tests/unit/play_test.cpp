@@ -1,0 +1,284 @@
+// Unit tests of play.h, the board view's bookkeeping: what a viewer's window shows after the first
+// paint and after each change (drawn by a small VT100 model), and that a change costs each viewer
+// only the squares and list rows it changed, whatever the crowd.
+#include "check.h"
+#include "play.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using chat::MemberId;
+using chat::Square;
+
+// The part of a VT100 the views use: CUP, EL, ED, DECSTBM (the region is not needed here), text.
+struct Window {
+    int width, height;
+    std::vector<std::string> rows;
+    int row = 0, column = 0;
+    Window(int w = 80, int h = 24) : width(w), height(h), rows(static_cast<std::size_t>(h), std::string(static_cast<std::size_t>(w), ' ')) {}
+
+    void feed(const std::string& bytes) {
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (bytes[i] != '\x1b') {
+                if (row < height && column < width)
+                    rows[static_cast<std::size_t>(row)][static_cast<std::size_t>(column)] = bytes[i];
+                ++column;
+                continue;
+            }
+            std::size_t end = i + 2;  // ESC [ params final
+            while (end < bytes.size() && !(bytes[end] >= 0x40 && bytes[end] <= 0x7E))
+                ++end;
+            const std::string params = bytes.substr(i + 2, end - i - 2);
+            const char final_byte = bytes[end];
+            if (final_byte == 'H') {
+                const std::size_t semicolon = params.find(';');
+                row = params.empty() ? 0 : std::stoi(params.substr(0, semicolon)) - 1;
+                column = semicolon == std::string::npos ? 0 : std::stoi(params.substr(semicolon + 1)) - 1;
+            } else if (final_byte == 'K') {
+                rows[static_cast<std::size_t>(row)].replace(static_cast<std::size_t>(column), std::string::npos,
+                                                            static_cast<std::size_t>(width - column), ' ');
+            } else if (final_byte == 'J' && params == "2") {
+                for (std::string& r : rows)
+                    r.assign(static_cast<std::size_t>(width), ' ');
+            } else if (final_byte == 'r') {
+                row = column = 0;
+            }
+            i = end;
+        }
+    }
+    std::string text(int r) const {
+        std::string t = rows[static_cast<std::size_t>(r)];
+        t.erase(t.find_last_not_of(' ') + 1);
+        return t;
+    }
+    std::string board_row(int y) const { return text(y).substr(0, 17); }
+};
+
+// The room's transport hands board changes to the views, as the server does; every viewer's bytes
+// are drawn on its window and kept for a look at their size.
+struct Play : chat::Transport, play::Screen {
+    chat::Room room{*this, 2000};
+    play::Views views{2000};
+    std::map<MemberId, Window> windows;
+    std::map<MemberId, std::string> sent;  // since the last take()
+    std::map<MemberId, int> columns;       // where each viewer's typed line ends
+
+    void send(MemberId, std::string_view) override {}
+    void broadcast(std::string_view, MemberId) override {}
+    std::string stats_text() override { return {}; }
+    void set_encoding(MemberId, proto::Encoding) override {}
+    void moved(MemberId who, Square from, Square to, std::string_view) override {
+        if (!(from == to))
+            views.moved(room, who, from, to, *this);
+    }
+    void roster_changed(MemberId who, Square square) override { views.roster_changed(room, who, square, *this); }
+    void toggle_board_view(MemberId) override {}
+    void write(MemberId viewer, std::string_view bytes) override {
+        sent[viewer].append(bytes.data(), bytes.size());
+        windows[viewer].feed(std::string(bytes));
+    }
+    int input_column(MemberId viewer) override { return columns.count(viewer) ? columns[viewer] : 1; }
+
+    void open(MemberId viewer, int width = 80, int height = 24) {
+        std::string bytes;
+        views.open(room, viewer, width, height, bytes);
+        windows[viewer] = Window(width, height);
+        windows[viewer].feed(bytes);
+    }
+    std::string take(MemberId viewer) {
+        std::string bytes = sent[viewer];
+        sent[viewer].clear();
+        return bytes;
+    }
+    // Puts `id` on (x, y) by moves from where it was placed.
+    void walk(MemberId id, int x, int y) {
+        while (room.square(id).x < x) room.move(id, {1, 0});
+        while (room.square(id).x > x) room.move(id, {-1, 0});
+        while (room.square(id).y < y) room.move(id, {0, 1});
+        while (room.square(id).y > y) room.move(id, {0, -1});
+    }
+    void join_at(MemberId id, int x, int y) {
+        room.join(id);
+        walk(id, x, y);
+    }
+};
+
+}  // namespace
+
+TEST(the_first_paint_shows_the_board_the_list_and_the_scroll_region) {
+    Play p;
+    p.join_at(0, 2, 0);
+    p.join_at(1, 3, 0);
+    std::string bytes;
+    p.views.open(p.room, 0, 80, 24, bytes);
+    Window w;
+    w.feed(bytes);
+    CHECK(w.board_row(0) == "0 . . @ g . . . .");
+    for (int y = 1; y < 8; ++y)
+        CHECK(w.board_row(y) == std::to_string(y) + " . . . . . . . .");
+    CHECK(w.text(8) == "  0 1 2 3 4 5 6 7");
+    CHECK(w.text(0).substr(21) == "2 online");
+    CHECK(w.text(1).substr(21) == "@ guest1 (2,0)");
+    CHECK(w.text(2).substr(21) == "  guest2 (3,0)");
+    CHECK(w.text(9).find("Esc Esc") != std::string::npos);
+    CHECK(bytes.find("\x1b[11;24r") != std::string::npos);  // the chat scrolls under the board
+    CHECK(bytes.substr(bytes.size() - 7) == "\x1b[24;1H");  // the cursor at the typed line
+    CHECK(p.views.viewing(0) && !p.views.viewing(1) && p.views.count() == 1);
+}
+
+TEST(a_move_rewrites_the_two_squares_and_the_movers_row_then_puts_the_cursor_back) {
+    Play p;
+    p.join_at(0, 2, 0);
+    p.join_at(1, 3, 0);
+    p.open(0);
+    p.columns[0] = 6;  // "hello" typed
+    p.room.move(1, {0, 1});
+    const std::string bytes = p.take(0);
+    CHECK(bytes == "\x1b[1;9H.\x1b[2;9Hg\x1b[3;22H  guest2 (3,1)\x1b[K\x1b[24;6H");
+    CHECK(p.windows[0].board_row(0) == "0 . . @ . . . . .");
+    CHECK(p.windows[0].board_row(1) == "1 . . . g . . . .");
+    p.room.move(0, {-1, 0});  // the viewer itself
+    CHECK(p.windows[0].board_row(0) == "0 . @ . . . . . .");
+    CHECK(p.windows[0].text(1).substr(21) == "@ guest1 (1,0)");
+}
+
+TEST(squares_show_a_letter_for_one_other_and_a_plus_for_several) {
+    Play p;
+    for (MemberId id = 0; id < 3; ++id)
+        p.room.join(id);
+    p.walk(0, 0, 7);
+    p.walk(1, 5, 5);
+    p.walk(2, 6, 5);
+    p.open(0);
+    p.room.move(2, {-1, 0});  // onto guest2's square
+    CHECK(p.windows[0].board_row(5) == "5 . . . . . + . .");
+    p.room.leave(1, false);
+    CHECK(p.windows[0].board_row(5) == "5 . . . . . g . .");  // guest3 alone there
+    p.walk(0, 5, 5);  // the viewer joins it: it sees itself
+    CHECK(p.windows[0].board_row(5) == "5 . . . . . @ . .");
+    CHECK(p.windows[0].board_row(7) == "7 . . . . . . . .");
+}
+
+TEST(a_move_costs_a_viewer_the_same_bytes_whatever_the_crowd) {
+    // The last to join moves one square: it is not among the 7 names the view lists.
+    auto cost = [](MemberId crowd) {
+        Play p;
+        for (MemberId id = 0; id < crowd; ++id)
+            p.room.join(id);
+        p.open(0);
+        const MemberId mover = crowd - 1;
+        p.room.move(mover, {p.room.square(mover).x < 7 ? 1 : -1, 0});
+        return p.take(0).size();
+    };
+    const std::size_t alone = cost(20), crowded = cost(1500);
+    const std::size_t square = std::string("\x1b[8;17H.").size(), cursor = std::string("\x1b[24;1H").size();
+    CHECK(alone > cursor && alone <= 2 * square + cursor);  // two squares at most, and the cursor
+    CHECK(crowded <= alone);  // a crowd's squares show '+' before and after: if anything, less
+}
+
+TEST(nothing_is_sent_when_nothing_a_viewer_sees_changed) {
+    Play p;
+    for (MemberId id = 0; id < 13; ++id)
+        p.room.join(id);
+    p.open(0);
+    for (MemberId id : {10u, 11u, 12u})
+        p.walk(id, 4, 4);
+    for (MemberId id : {8u, 9u})
+        p.walk(id, 5, 4);
+    p.take(0);
+    p.room.move(10, {1, 0});  // (4,4) keeps two, (5,4) gets a third: '+' and '+' still; 10 is not listed
+    CHECK(p.take(0).empty());
+}
+
+TEST(the_list_holds_seven_names_and_counts_the_rest) {
+    Play p;
+    for (MemberId id = 0; id < 10; ++id)
+        p.room.join(id);
+    p.open(0);
+    Window& w = p.windows[0];
+    CHECK(w.text(0).substr(21) == "10 online");
+    CHECK(w.text(1).substr(21, 8) == "@ guest1");
+    int named = 0;
+    for (int row = 1; row <= 7; ++row)
+        named += w.text(row).size() > 21 ? 1 : 0;
+    CHECK(named == 7);
+    CHECK(w.text(8).substr(21) == "... and 3 more");
+    p.room.join(10);
+    CHECK(w.text(0).substr(21) == "11 online" && w.text(8).substr(21) == "... and 4 more");
+}
+
+TEST(a_listed_leaver_is_replaced_by_someone_not_listed_and_a_newcomer_fills_a_gap) {
+    Play p;
+    for (MemberId id = 0; id < 9; ++id)
+        p.room.join(id);
+    p.open(0);
+    Window& w = p.windows[0];
+    const std::string second = w.text(2).substr(23, 7);  // a listed other's nick
+    const MemberId leaver = second == "guest2 " ? 1 : static_cast<MemberId>(std::stoi(second.substr(5)) - 1);
+    p.room.leave(leaver, false);
+    CHECK(w.text(0).substr(21) == "8 online");
+    CHECK(w.text(2).size() > 23 && w.text(2).find(p.room.nick(leaver).data()) == std::string::npos);
+    CHECK(w.text(8).substr(21) == "... and 1 more");
+    for (MemberId id = 1; id < 9; ++id)
+        if (id != leaver)
+            p.room.leave(id, false);
+    CHECK(w.text(0).substr(21) == "1 online" && w.text(2).size() <= 21 && w.text(8).size() <= 21);
+    p.room.join(20);
+    CHECK(w.text(2).substr(21) == "  " + std::string(p.room.nick(20)) + " (" + std::to_string(p.room.square(20).x) + "," +
+                                     std::to_string(p.room.square(20).y) + ")");
+}
+
+TEST(a_rename_changes_the_letter_on_the_board_and_the_name_in_the_list) {
+    Play p;
+    p.room.join(0);
+    p.room.join(1);
+    p.walk(1, 7, 7);
+    p.open(0);
+    p.room.on_line(1, "/nick Zed");
+    CHECK(p.windows[0].board_row(7) == "7 . . . . . . . Z");
+    CHECK(p.windows[0].text(2).substr(21) == "  Zed (7,7)");
+}
+
+TEST(a_closed_view_is_sent_nothing_more_and_gives_the_window_back) {
+    Play p;
+    p.room.join(0);
+    p.room.join(1);
+    p.open(0);
+    std::string bytes;
+    p.views.close(0, &bytes);
+    CHECK(bytes == "\x1b[r\x1b[H\x1b[2J");
+    p.room.move(1, {1, 0});
+    p.room.move(1, {0, 1});
+    CHECK(p.take(0).empty() && !p.views.viewing(0) && p.views.count() == 0);
+}
+
+TEST(many_viewers_each_get_their_own_view) {
+    Play p;
+    for (MemberId id = 0; id < 5; ++id)
+        p.room.join(id);
+    p.walk(4, 0, 0);
+    for (MemberId id = 0; id < 4; ++id)
+        p.open(id);
+    p.views.close(1, nullptr);  // one leaves the view in the middle of the list
+    p.take(0), p.take(2), p.take(3);
+    p.room.move(4, {1, 0});
+    for (MemberId id : {0u, 2u, 3u})
+        CHECK(p.windows[id].board_row(0).substr(0, 5) == "0 . g" && !p.take(id).empty());
+    CHECK(p.take(1).empty());
+}
+
+TEST(a_narrow_window_gets_the_list_cut_before_its_last_column) {
+    Play p;
+    p.room.join(0);
+    p.room.on_line(0, "/nick ABCDEFGHIJKLMNOP");
+    p.open(0, play::kMinWidth, play::kMinHeight);
+    const Window& w = p.windows[0];
+    for (int row = 0; row < play::kMinHeight; ++row)
+        CHECK(static_cast<int>(w.text(row).size()) < play::kMinWidth);
+    CHECK(w.text(1).substr(21) == "@ ABCDEFGHIJKLMNOP (" + std::to_string(p.room.square(0).x) + "," +
+                                      std::to_string(p.room.square(0).y) + ")");
+    CHECK(!play::fits(play::kMinWidth - 1, 24) && !play::fits(80, play::kMinHeight - 1) && play::fits(80, 24));
+}
