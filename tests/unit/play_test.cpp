@@ -100,6 +100,10 @@ struct Play : chat::Transport, play::Screen {
         while (room.square(id).y < y) room.move(id, {0, 1});
         while (room.square(id).y > y) room.move(id, {0, -1});
     }
+    void join_all(MemberId count) {
+        for (MemberId id = 0; id < count; ++id)
+            room.join(id);
+    }
     void join_at(MemberId id, int x, int y) {
         room.join(id);
         walk(id, x, y);
@@ -147,8 +151,7 @@ TEST(a_move_rewrites_the_two_squares_and_the_movers_row_then_puts_the_cursor_bac
 
 TEST(squares_show_a_letter_for_one_other_and_a_plus_for_several) {
     Play p;
-    for (MemberId id = 0; id < 3; ++id)
-        p.room.join(id);
+    p.join_all(3);
     p.walk(0, 0, 7);
     p.walk(1, 5, 5);
     p.walk(2, 6, 5);
@@ -166,8 +169,7 @@ TEST(a_move_costs_a_viewer_the_same_bytes_whatever_the_crowd) {
     // The last to join moves one square: it is not among the 7 names the view lists.
     auto cost = [](MemberId crowd) {
         Play p;
-        for (MemberId id = 0; id < crowd; ++id)
-            p.room.join(id);
+        p.join_all(crowd);
         p.open(0);
         const MemberId mover = crowd - 1;
         p.room.move(mover, {p.room.square(mover).x < 7 ? 1 : -1, 0});
@@ -181,8 +183,7 @@ TEST(a_move_costs_a_viewer_the_same_bytes_whatever_the_crowd) {
 
 TEST(nothing_is_sent_when_nothing_a_viewer_sees_changed) {
     Play p;
-    for (MemberId id = 0; id < 13; ++id)
-        p.room.join(id);
+    p.join_all(13);
     p.open(0);
     for (MemberId id : {10u, 11u, 12u})
         p.walk(id, 4, 4);
@@ -195,8 +196,7 @@ TEST(nothing_is_sent_when_nothing_a_viewer_sees_changed) {
 
 TEST(the_list_holds_seven_names_and_counts_the_rest) {
     Play p;
-    for (MemberId id = 0; id < 10; ++id)
-        p.room.join(id);
+    p.join_all(10);
     p.open(0);
     Window& w = p.windows[0];
     CHECK(w.text(0).substr(21) == "10 online");
@@ -212,8 +212,7 @@ TEST(the_list_holds_seven_names_and_counts_the_rest) {
 
 TEST(a_listed_leaver_is_replaced_by_someone_not_listed_and_a_newcomer_fills_a_gap) {
     Play p;
-    for (MemberId id = 0; id < 9; ++id)
-        p.room.join(id);
+    p.join_all(9);
     p.open(0);
     Window& w = p.windows[0];
     const MemberId leaver = 1;  // listed second, after the viewer: the room's members in join order
@@ -257,8 +256,7 @@ TEST(a_closed_view_is_sent_nothing_more_and_gives_the_window_back) {
 
 TEST(many_viewers_each_get_their_own_view) {
     Play p;
-    for (MemberId id = 0; id < 5; ++id)
-        p.room.join(id);
+    p.join_all(5);
     p.walk(4, 0, 0);
     for (MemberId id = 0; id < 4; ++id)
         p.open(id);
