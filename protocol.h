@@ -144,12 +144,14 @@ inline bool is_valid_nick(std::string_view nick) {
 }
 
 struct Step { int dx, dy; };  // y grows downwards: "up" is y - 1
+// The four steps, in the order of the names below and of the board view's arrow keys (term::Key).
+constexpr Step kSteps[] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};  // up, down, left, right
 
 // "up", "down", "left", "right" or their first letters, any case. False for anything else.
 inline bool parse_direction(std::string_view text, Step& step) {
     struct Name { std::string_view longName, shortName; Step step; };
     static constexpr Name kDirections[] = {
-        {"up", "u", {0, -1}}, {"down", "d", {0, 1}}, {"left", "l", {-1, 0}}, {"right", "r", {1, 0}},
+        {"up", "u", kSteps[0]}, {"down", "d", kSteps[1]}, {"left", "l", kSteps[2]}, {"right", "r", kSteps[3]},
     };
     for (const Name& d : kDirections) {
         if (equals_ignoring_case(text, d.longName) || equals_ignoring_case(text, d.shortName)) {

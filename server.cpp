@@ -227,6 +227,7 @@ private:
     // the board view
     void show_board(Client& client);
     void show_lines(Client& client, std::string_view note);
+    void redrawn(Client& client, term::View view, const std::string& bytes);
     void on_resize(Client& client);
     // send
     enum class Audience : std::uint8_t { Everyone, LineViews };
@@ -616,11 +617,10 @@ bool Server::on_line(Client& client, std::string_view line) {
 // A key of the board view: an arrow is a move, Esc Esc the line view again. Each costs the
 // budget a line does.
 bool Server::on_key(Client& client, term::Key key) {
-    constexpr proto::Step kSteps[] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}};  // Up Down Left Right
     if (key == term::Key::Leave)
         toggle_board_view(slot_of(client));
     else
-        room_.move(slot_of(client), kSteps[static_cast<int>(key)]);
+        room_.move(slot_of(client), proto::kSteps[static_cast<int>(key)]);
     return after_line(client);
 }
 
@@ -681,10 +681,7 @@ void Server::show_board(Client& client) {
     }
     std::string bytes;
     views_.open(room_, slot_of(client), width, height, bytes);
-    queue_bytes(client, bytes.data(), bytes.size());
-    client.terminal.set_view(term::View::Board);
-    if (client.terminal.input_hidden())
-        to_redraw_.push(slot_of(client));  // the typed line, in its row, at the end of the turn
+    redrawn(client, term::View::Board, bytes);
     // The chat so far, as many lines as the region shows over the typed line.
     for (const std::string& line : room_.recent(static_cast<std::size_t>(height - play::kChatTop)))
         send(slot_of(client), line);
@@ -694,12 +691,18 @@ void Server::show_lines(Client& client, std::string_view note) {
     if (views_.viewing(slot_of(client))) {
         std::string bytes;
         views_.close(slot_of(client), &bytes);
-        queue_bytes(client, bytes.data(), bytes.size());
-        client.terminal.set_view(term::View::Lines);
-        if (client.terminal.input_hidden())
-            to_redraw_.push(slot_of(client));
+        redrawn(client, term::View::Lines, bytes);
     }
     send(slot_of(client), note);
+}
+
+// The window cleared and drawn for `view` by `bytes`: the typed line, which went with it, is
+// drawn again at the end of the turn, in the view's way.
+void Server::redrawn(Client& client, term::View view, const std::string& bytes) {
+    queue_bytes(client, bytes.data(), bytes.size());
+    client.terminal.set_view(view);
+    if (client.terminal.input_hidden())
+        to_redraw_.push(slot_of(client));
 }
 
 // A new window size (NAWS): the view is drawn again for it, or given up while it is too small.

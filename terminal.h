@@ -54,7 +54,7 @@ constexpr std::size_t kMaxEscapeBytes = 32;  // an ESC [ ... longer than this is
 
 // How the client's screen is used: lines scrolling up the whole window, or the board view.
 enum class View : std::uint8_t { Lines, Board };
-// The keys the board view takes; Leave is Esc pressed twice.
+// The keys the board view takes; Leave is Esc pressed twice. The arrows index proto::kSteps.
 enum class Key : std::uint8_t { Up, Down, Left, Right, Leave };
 
 // ---- Characters ---------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ private:
     void echo(std::string_view as_typed) {
         if (!echoing() || hidden_)
             return;
-        if (view_ == View::Board && columns_of(line_) > width_ - 1)
+        if (view_ == View::Board && input_row_begin() > 0)
             out_ += erase_input_rows(0) + input_as_shown();  // scrolled sideways: the row again
         else
             append_text(out_, as_typed);
