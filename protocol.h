@@ -6,6 +6,7 @@
 // Linux. Every limit of the protocol is a named constant here.
 #pragma once
 
+#include "telnet.h"
 #include "util.h"
 
 #include <cstddef>
@@ -46,21 +47,6 @@ constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections fr
 constexpr std::string_view kShutdownNotice = "* server shutting down";
 static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
 static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));
-
-// ---- Telnet bytes (RFC 854) ------------------------------------------------------------------
-
-namespace telnet {
-constexpr unsigned char SE = 240;    // end of subnegotiation
-constexpr unsigned char NOP = 241;
-constexpr unsigned char EC = 247;    // erase character
-constexpr unsigned char EL = 248;    // erase line
-constexpr unsigned char SB = 250;    // start of subnegotiation
-constexpr unsigned char WILL = 251;  // WILL, WONT, DO, DONT: 251..254, each followed by an option
-constexpr unsigned char WONT = 252;
-constexpr unsigned char DO = 253;
-constexpr unsigned char DONT = 254;
-constexpr unsigned char IAC = 255;
-}  // namespace telnet
 
 // A connection's text: UTF-8, or CP949 (the Korean Windows console). Inside the server all text
 // is UTF-8; a CP949 connection's is converted at its edge.
@@ -130,6 +116,42 @@ inline Command parse_command(std::string_view line) {
     return {CommandKind::Unknown, word, argument};
 }
 
+// `text` without its leading and trailing spaces.
+inline std::string_view trim_spaces(std::string_view text) {
+    const std::size_t begin = text.find_first_not_of(' ');
+    if (begin == std::string_view::npos)
+        return {};
+    return text.substr(begin, text.find_last_not_of(' ') + 1 - begin);
+}
+
+// Splits a stream of text into lines at the line ends a client's lines end with (LF, CR, and CR LF
+// or CR NUL as one): the lines client.exe sends, as the server will frame them. Nothing else of
+// the framing (no editing, no telnet, no limit): what is sent is whole lines, typed or piped.
+//   on_line(std::string_view line) -> void
+class LineSplitter {
+public:
+    template <typename OnLine>
+    void feed(std::string_view text, OnLine&& on_line) {
+        for (const char c : text) {
+            if ((c == '\n' || c == '\0') && after_cr_) {
+                after_cr_ = false;
+                continue;
+            }
+            after_cr_ = c == '\r';
+            if (c == '\n' || c == '\r') {
+                on_line(std::string_view(line_));
+                line_.clear();
+            } else {
+                line_.push_back(c);
+            }
+        }
+    }
+
+private:
+    std::string line_;
+    bool after_cr_ = false;  // a CR ended the last line: a following LF or NUL belongs to it
+};
+
 // 1..kMaxNickBytes of A-Z a-z 0-9 _ -
 inline bool is_valid_nick(std::string_view nick) {
     if (nick.empty() || nick.size() > kMaxNickBytes)
@@ -166,11 +188,7 @@ inline bool parse_direction(std::string_view text, Step& step) {
 
 // Appends one message as it goes on the wire: 0xFF doubled (telnet's IAC IAC), then CR LF.
 inline void append_wire_line(std::string& out, std::string_view line) {
-    for (char c : line) {
-        out.push_back(c);
-        if (static_cast<unsigned char>(c) == telnet::IAC)
-            out.push_back(c);
-    }
+    telnet::append_text(out, line);
     out += "\r\n";
 }
 

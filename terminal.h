@@ -14,13 +14,16 @@
 // sink as keys instead of being consumed, and the typed line is kept to one row, the bottom one,
 // scrolled sideways when it is longer, so the cursor is always where the board view can put it back.
 //
+// This is the line discipline: the telnet protocol under it (commands, negotiation, the window
+// size) is telnet.h's, which reports to it what the bytes were.
+//
 // Includes no Windows header: the CP949 conversion comes in through `Codec` (the server's uses the
 // Win32 code page 949), so every rule here is unit-tested and fuzzed natively.
 #pragma once
 
 #include "protocol.h"
+#include "telnet.h"
 
-#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -29,7 +32,6 @@
 namespace term {
 
 using proto::Encoding;
-namespace telnet = proto::telnet;
 
 // Converts between the Korean Windows console's code page and UTF-8. Unconvertible text becomes
 // '?' (both ways); an empty result means the conversion is not available.
@@ -41,12 +43,6 @@ public:
 protected:
     ~Codec() = default;
 };
-
-namespace option {
-constexpr unsigned char ECHO = 1;  // RFC 857
-constexpr unsigned char SGA = 3;   // RFC 858, suppress go-ahead: with ECHO, character mode
-constexpr unsigned char NAWS = 31;  // RFC 1073, the window size
-}  // namespace option
 
 constexpr std::size_t kKeystrokeBytes = 4;  // a receive this small, with no line end, is typing
 constexpr int kDefaultWidth = 80, kDefaultHeight = 24;
@@ -160,139 +156,6 @@ inline std::size_t last_character_start(std::string_view line) {
     return end > 0 ? end - 1 : 0;
 }
 
-// ---- Telnet option negotiation (RFC 1143, the Q method) ---------------------------------------
-
-// The state of the few options this server takes part in, on each side; every other option is
-// refused (WILL x gets DONT x, DO x gets WONT x) and stays off. No request is repeated while
-// one is outstanding, and an answer is never taken for a new request, so no peer can make the
-// two sides loop.
-class Negotiation {
-public:
-    // Our side: WILL ECHO, WILL SGA. The peer's side: DO NAWS; its SGA is accepted when offered.
-    void offer(std::string& out) {
-        ask(us_echo_, telnet::WILL, option::ECHO, out);
-        ask(us_sga_, telnet::WILL, option::SGA, out);
-        ask(him_naws_, telnet::DO, option::NAWS, out);
-    }
-    // A WILL, WONT, DO or DONT from the peer; the answer, if one is due, goes to `out`.
-    void received(unsigned char verb, unsigned char opt, std::string& out);
-
-    bool we_echo() const { return us_echo_.state == State::Yes; }
-    bool he_sends_window_size() const { return him_naws_.state == State::Yes; }
-
-private:
-    enum class State : std::uint8_t { No, Yes, WantNo, WantYes };
-    struct Side {
-        State state = State::No;
-        bool opposite = false;  // the queue bit: a request the other way is waiting
-    };
-
-    static void send(unsigned char verb, unsigned char opt, std::string& out) {
-        out += static_cast<char>(telnet::IAC);
-        out += static_cast<char>(verb);
-        out += static_cast<char>(opt);
-    }
-    // We want `side` on: `verb` is WILL (our side) or DO (the peer's).
-    static void ask(Side& side, unsigned char verb, unsigned char opt, std::string& out) {
-        if (side.state == State::No) {
-            side.state = State::WantYes;
-            send(verb, opt, out);
-        } else if (side.state == State::WantNo) {
-            side.opposite = true;
-        }
-    }
-    // The peer says yes (WILL or DO): `agree`, `refuse` are our two answers.
-    static void said_yes(Side& side, bool acceptable, unsigned char agree, unsigned char refuse, unsigned char opt,
-                         std::string& out);
-    // The peer says no (WONT or DONT).
-    static void said_no(Side& side, unsigned char agree, unsigned char refuse, unsigned char opt, std::string& out);
-    Side* ours(unsigned char opt) {
-        return opt == option::ECHO ? &us_echo_ : opt == option::SGA ? &us_sga_ : nullptr;
-    }
-    Side* his(unsigned char opt) { return opt == option::SGA ? &him_sga_ : opt == option::NAWS ? &him_naws_ : nullptr; }
-
-    Side us_echo_, us_sga_, him_sga_, him_naws_;
-};
-
-inline void Negotiation::said_yes(Side& side, bool acceptable, unsigned char agree, unsigned char refuse,
-                                  unsigned char opt, std::string& out) {
-    switch (side.state) {
-    case State::No:
-        if (acceptable) {
-            side.state = State::Yes;
-            send(agree, opt, out);
-        } else {
-            send(refuse, opt, out);
-        }
-        break;
-    case State::Yes: break;
-    case State::WantNo:  // we said no and it says yes: an error of its, taken as no, or our queued yes
-        side.state = side.opposite ? State::Yes : State::No;
-        side.opposite = false;
-        break;
-    case State::WantYes:
-        if (side.opposite) {
-            side.state = State::WantNo;
-            side.opposite = false;
-            send(refuse, opt, out);
-        } else {
-            side.state = State::Yes;
-        }
-        break;
-    }
-}
-
-inline void Negotiation::said_no(Side& side, unsigned char agree, unsigned char refuse, unsigned char opt,
-                                 std::string& out) {
-    switch (side.state) {
-    case State::No: break;
-    case State::Yes:
-        side.state = State::No;
-        send(refuse, opt, out);
-        break;
-    case State::WantNo:
-        if (side.opposite) {
-            side.state = State::WantYes;
-            side.opposite = false;
-            send(agree, opt, out);
-        } else {
-            side.state = State::No;
-        }
-        break;
-    case State::WantYes:
-        side.state = State::No;
-        side.opposite = false;
-        break;
-    }
-}
-
-inline void Negotiation::received(unsigned char verb, unsigned char opt, std::string& out) {
-    using namespace telnet;
-    if (verb == DO || verb == DONT) {  // about our side
-        Side* side = ours(opt);
-        if (!side) {
-            if (verb == DO)
-                send(WONT, opt, out);
-            return;
-        }
-        if (verb == DO)
-            said_yes(*side, true, WILL, WONT, opt, out);
-        else
-            said_no(*side, WILL, WONT, opt, out);
-        return;
-    }
-    Side* side = his(opt);  // WILL or WONT: about the peer's side
-    if (!side) {
-        if (verb == WILL)
-            send(DONT, opt, out);
-        return;
-    }
-    if (verb == WILL)
-        said_yes(*side, true, DO, DONT, opt, out);
-    else
-        said_no(*side, DO, DONT, opt, out);
-}
-
 // ---- The terminal -------------------------------------------------------------------------------
 
 // Fed arbitrary chunks (one byte at a time or many lines at once); produces finished lines, and
@@ -324,7 +187,7 @@ public:
     Encoding encoding() const { return encoding_; }
     void set_encoding(Encoding encoding) { encoding_ = encoding; }
     bool is_terminal() const { return terminal_; }
-    bool echoing() const { return negotiation_.we_echo(); }
+    bool echoing() const { return telnet_.ours(telnet::option::ECHO); }
     int width() const { return width_; }
     int height() const { return height_; }
     // True once after the client's window size changed (a NAWS with other numbers).
@@ -359,19 +222,30 @@ public:
     std::string to_client(std::string_view utf8) const;
 
 private:
-    enum class Telnet : std::uint8_t { Data, Iac, Option, Sub, SubIac };
     enum class Escape : std::uint8_t { None, Esc, Csi, Ss3 };
 
     template <typename Sink>
     bool take(const char* data, std::size_t size, Sink& sink, bool fresh_receive);
+    // What the telnet protocol reports, for this terminal and its sink.
     template <typename Sink>
-    bool telnet_byte(unsigned char byte, Sink& sink, bool& consumed);
+    struct Events {
+        Terminal& terminal;
+        Sink& sink;
+        bool on_data(unsigned char byte) { return terminal.data_byte(byte, sink); }
+        bool on_command(unsigned char command) { return terminal.command(command, sink); }
+        void on_option(unsigned char opt, bool ours, bool on) { terminal.on_option(opt, ours, on); }
+        void on_subnegotiation(unsigned char opt, std::string_view data) { terminal.subnegotiation(opt, data); }
+    };
+    template <typename Sink>
+    bool command(unsigned char command, Sink& sink);
+    void on_option(unsigned char opt, bool ours, bool on);
+    void subnegotiation(unsigned char opt, std::string_view data);
     template <typename Sink>
     bool data_byte(unsigned char byte, Sink& sink);
     enum class EscapeByte : std::uint8_t { NotOne, Taken, KeyEnds };
     EscapeByte escape_byte(unsigned char byte, Key& key);
     template <typename Sink>
-    bool key_pressed(Key key, Sink& sink);
+    bool take_key(Key key, Sink& sink);
     template <typename Sink>
     bool text_byte(unsigned char byte, Sink& sink);
     template <typename Sink>
@@ -394,11 +268,9 @@ private:
     void become_terminal() {
         if (!terminal_) {
             terminal_ = true;
-            negotiation_.offer(out_);
+            telnet_.offer(out_);
         }
     }
-    void on_negotiation(unsigned char verb, unsigned char opt);
-    void on_subnegotiation_end();
     void erase_character();
     void erase_word();
     void erase_line();
@@ -409,28 +281,20 @@ private:
         if (view_ == View::Board && input_row_begin() > 0)
             out_ += erase_input_rows(0) + input_as_shown();  // scrolled sideways: the row again
         else
-            append_text(out_, as_typed);
+            telnet::append_text(out_, as_typed);
     }
     std::size_t input_row_begin() const;
-    // Text among the telnet bytes: a 0xFF in it goes as IAC IAC (RFC 854).
-    static void append_text(std::string& out, std::string_view text) {
-        for (const char c : text) {
-            out.push_back(c);
-            if (static_cast<unsigned char>(c) == telnet::IAC)
-                out.push_back(c);
-        }
-    }
     std::string input_as_shown() const {
         std::string shown;
         const std::size_t begin = view_ == View::Board ? input_row_begin() : 0;
         if (begin > 0)
             shown += '<';
-        append_text(shown, to_client(std::string_view(line_).substr(begin)));
+        telnet::append_text(shown, to_client(std::string_view(line_).substr(begin)));
         return shown;
     }
 
     const Codec* codec_;
-    Negotiation negotiation_;
+    telnet::Protocol telnet_{telnet::kServerPolicy};
     Encoding encoding_ = Encoding::Utf8;
     bool terminal_ = false;
     bool hidden_ = false;      // the half-typed line is off the screen until show_input
@@ -441,12 +305,6 @@ private:
     std::string out_;          // bytes for the client, handed to the sink before each line
     bool overflowed_ = false;  // this line passed the limit: discard up to its end
     bool after_cr_ = false;    // a CR ended the last line: a following LF or NUL belongs to it
-    Telnet telnet_ = Telnet::Data;
-    unsigned char verb_ = 0;   // the WILL/WONT/DO/DONT whose option byte is next
-    bool sub_first_ = false;   // the next subnegotiation byte is its option
-    unsigned char sub_option_ = 0;
-    unsigned char naws_[4] = {};  // the only subnegotiation data kept
-    std::size_t naws_bytes_ = 0;
     Escape escape_ = Escape::None;
     std::size_t escape_bytes_ = 0;
     char undecoded_[4] = {};   // the bytes of a character not complete yet, as typed
@@ -457,18 +315,18 @@ private:
 template <typename Sink>
 bool Terminal::take(const char* data, std::size_t size, Sink& sink, bool fresh_receive) {
     // A few bytes and no line end, at the start of a line: someone typing, one key at a time.
-    if (!terminal_ && fresh_receive && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 && telnet_ == Telnet::Data) {
+    if (!terminal_ && fresh_receive && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 &&
+        !telnet_.in_command()) {
         bool line_end = false;
         for (std::size_t i = 0; i < size; ++i)
             line_end = line_end || data[i] == '\r' || data[i] == '\n';
         if (!line_end)
             become_terminal();
     }
+    Events<Sink> events{*this, sink};
     for (std::size_t i = 0; i < size; ++i) {
-        const auto byte = static_cast<unsigned char>(data[i]);
-        bool consumed = false;
         consumed_ = i + 1;
-        if (!telnet_byte(byte, sink, consumed) || (!consumed && !data_byte(byte, sink)))
+        if (!telnet_.receive(static_cast<unsigned char>(data[i]), events, out_))
             return false;
     }
     consumed_ = size;
@@ -476,79 +334,29 @@ bool Terminal::take(const char* data, std::size_t size, Sink& sink, bool fresh_r
     return true;
 }
 
-// The telnet layer (RFC 854): commands are taken out of the data. `consumed` is false for a
-// data byte (an IAC IAC gives one: a literal 0xFF).
+// Any telnet command shows a telnet client: it is offered the terminal's options. IAC EC and
+// IAC EL edit the line as BS and Ctrl+U do; every other command (NOP, GA, AYT, ...) is dropped.
 template <typename Sink>
-bool Terminal::telnet_byte(unsigned char byte, Sink& sink, bool& consumed) {
-    using namespace telnet;
-    consumed = true;
-    switch (telnet_) {
-    case Telnet::Data:
-        if (byte != IAC) {
-            consumed = false;
-            return true;
-        }
-        telnet_ = Telnet::Iac;
+bool Terminal::command(unsigned char command, Sink& sink) {
+    become_terminal();
+    if (command != telnet::EC && command != telnet::EL)
         return true;
-    case Telnet::Iac:
-        telnet_ = Telnet::Data;
-        if (byte == IAC) {  // a literal 0xFF, data: no telnet command
-            after_cr_ = false;
-            return text_byte(byte, sink);
-        }
-        become_terminal();  // any telnet command: this is a telnet client
-        if (byte == SB) {
-            telnet_ = Telnet::Sub;
-            sub_first_ = true;
-            naws_bytes_ = 0;
-        } else if (byte >= WILL) {
-            telnet_ = Telnet::Option;
-            verb_ = byte;
-        } else if (byte == EC || byte == EL) {
-            if (!flush_undecoded(sink))
-                return false;
-            byte == EC ? erase_character() : erase_line();
-        }
-        return true;  // any other command (NOP, GA, AYT, ...) is dropped
-    case Telnet::Option:
-        telnet_ = Telnet::Data;
-        on_negotiation(verb_, byte);
-        return true;
-    case Telnet::Sub:  // skipped to its IAC SE however long: only NAWS's four bytes are kept
-        if (byte == IAC) {
-            telnet_ = Telnet::SubIac;
-        } else if (sub_first_) {
-            sub_first_ = false;
-            sub_option_ = byte;
-        } else if (sub_option_ == option::NAWS && naws_bytes_ < sizeof naws_) {
-            naws_[naws_bytes_++] = byte;
-        }
-        return true;
-    case Telnet::SubIac:
-        if (byte == SE) {
-            telnet_ = Telnet::Data;
-            on_subnegotiation_end();
-        } else {
-            telnet_ = Telnet::Sub;  // IAC IAC inside: a 255 of the data
-            if (byte == IAC && sub_option_ == option::NAWS && !sub_first_ && naws_bytes_ < sizeof naws_)
-                naws_[naws_bytes_++] = byte;
-        }
-        return true;
-    }
+    if (!flush_undecoded(sink))
+        return false;
+    command == telnet::EC ? erase_character() : erase_line();
     return true;
 }
 
-inline void Terminal::on_negotiation(unsigned char verb, unsigned char opt) {
-    const bool was_echoing = echoing();
-    negotiation_.received(verb, opt, out_);
-    if (!was_echoing && echoing() && !hidden_)
+inline void Terminal::on_option(unsigned char opt, bool ours, bool on) {
+    if (opt == telnet::option::ECHO && ours && on && !hidden_)
         out_ += input_as_shown();  // what was typed before the agreement: a user sees "hello", not "ello"
 }
 
-inline void Terminal::on_subnegotiation_end() {
-    if (sub_option_ != option::NAWS || naws_bytes_ != sizeof naws_)
+inline void Terminal::subnegotiation(unsigned char opt, std::string_view data) {
+    if (opt != telnet::option::NAWS || data.size() != 4)
         return;
-    const int width = naws_[0] << 8 | naws_[1], height = naws_[2] << 8 | naws_[3];
+    const auto byte = [&data](std::size_t i) { return static_cast<int>(static_cast<unsigned char>(data[i])); };
+    const int width = byte(0) << 8 | byte(1), height = byte(2) << 8 | byte(3);
     const int new_width = width > 0 ? width : kDefaultWidth;  // 0 means "unknown" (RFC 1073)
     const int new_height = height > 0 ? height : kDefaultHeight;
     resized_ = resized_ || new_width != width_ || new_height != height_;
@@ -558,6 +366,10 @@ inline void Terminal::on_subnegotiation_end() {
 
 template <typename Sink>
 bool Terminal::data_byte(unsigned char byte, Sink& sink) {
+    if (byte == telnet::IAC) {  // IAC IAC: a literal 0xFF, text whatever came before it
+        after_cr_ = false;
+        return text_byte(byte, sink);
+    }
     if ((byte == '\n' || byte == '\0') && after_cr_) {  // CR LF and CR NUL end one line
         after_cr_ = false;
         return true;
@@ -572,7 +384,7 @@ bool Terminal::data_byte(unsigned char byte, Sink& sink) {
         Key key{};
         const EscapeByte part = escape_byte(byte, key);
         if (part == EscapeByte::KeyEnds)
-            return key_pressed(key, sink);
+            return take_key(key, sink);
         if (part == EscapeByte::Taken)
             return true;
     }
@@ -636,7 +448,7 @@ inline Terminal::EscapeByte Terminal::escape_byte(unsigned char byte, Key& key) 
 
 // What was typed before the key is echoed first; a character begun is one no more.
 template <typename Sink>
-bool Terminal::key_pressed(Key key, Sink& sink) {
+bool Terminal::take_key(Key key, Sink& sink) {
     if (!flush_undecoded(sink))
         return false;
     reply(sink);

@@ -3,9 +3,9 @@
 // bookkeeping for redraws, the window size, and the CP949 detection and conversion (through
 // glibc's iconv here, Win32's code page 949 in the server).
 #include "check.h"
+#include "iconv_codec.h"
+#include "telnet_bytes.h"
 #include "terminal.h"
-
-#include <iconv.h>
 
 #include <initializer_list>
 #include <string>
@@ -16,54 +16,6 @@ namespace {
 
 using proto::Encoding;
 
-std::string bytes(std::initializer_list<int> values) {
-    std::string s;
-    for (int v : values)
-        s.push_back(static_cast<char>(v));
-    return s;
-}
-
-const std::string WILL_ECHO = bytes({255, 251, 1}), WILL_SGA = bytes({255, 251, 3}), DO_NAWS = bytes({255, 253, 31});
-const std::string OFFERS = WILL_ECHO + WILL_SGA + DO_NAWS;
-const std::string DO_ECHO = bytes({255, 253, 1}), DONT_ECHO = bytes({255, 254, 1}), WONT_ECHO = bytes({255, 252, 1});
-const std::string DO_SGA = bytes({255, 253, 3}), WILL_NAWS = bytes({255, 251, 31});
-
-std::string naws(int width, int height) {
-    std::string s = bytes({255, 250, 31});
-    for (int v : {width >> 8, width & 255, height >> 8, height & 255}) {
-        s.push_back(static_cast<char>(v));
-        if (v == 255)
-            s.push_back(static_cast<char>(v));  // IAC IAC inside a subnegotiation
-    }
-    return s + bytes({255, 240});
-}
-
-// CP949 <-> UTF-8 through iconv, '?' for what does not convert.
-struct IconvCodec final : term::Codec {
-    static std::string convert(const char* to, const char* from, std::string_view in) {
-        iconv_t cd = iconv_open(to, from);
-        std::string out(in.size() * 4 + 4, '\0');
-        char* src = const_cast<char*>(in.data());
-        std::size_t src_left = in.size();
-        char* dst = &out[0];
-        std::size_t dst_left = out.size();
-        while (src_left > 0) {
-            if (iconv(cd, &src, &src_left, &dst, &dst_left) == static_cast<std::size_t>(-1)) {
-                *dst++ = '?';  // one for the whole character, as Win32's default character
-                --dst_left;
-                do {
-                    ++src;
-                    --src_left;
-                } while (src_left > 0 && std::string_view(from) == "UTF-8" && (*src & 0xC0) == 0x80);
-            }
-        }
-        iconv_close(cd);
-        out.resize(out.size() - dst_left);
-        return out;
-    }
-    std::string cp949_to_utf8(std::string_view cp949) const override { return convert("UTF-8", "CP949", cp949); }
-    std::string utf8_to_cp949(std::string_view utf8) const override { return convert("CP949", "UTF-8", utf8); }
-};
 const IconvCodec kCodec;
 
 // A connection's terminal with what it produced: lines (and "<too long>"), and the replies.
