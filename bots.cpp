@@ -5,6 +5,7 @@
 // next. What a bot says and how each reply is checked is bots.h (Windows-free, unit-tested); this
 // file moves the bytes, keeps the time and counts.
 #include "bots.h"
+#include "connect.h"
 #include "iocp.h"
 
 #include <algorithm>
@@ -75,13 +76,13 @@ private:
     void dispatch(const OVERLAPPED_ENTRY& entry);
     bool begin_connect(Bot& bot, bool retry = false);
     void on_connect_done(Bot& bot, DWORD error);
-    void connect_failed(Bot& bot, ErrorKind kind, DWORD error);
+    void fail_connect(Bot& bot, ErrorKind kind, DWORD error);
     void read_deferred();
     void on_recv_done(Bot& bot, DWORD bytes, DWORD error);
     void on_line(Bot& bot, std::string_view line);
     void on_timer(Bot& bot);
     void start_acting(Bot& bot);
-    void on_welcomed(Bot& bot);
+    void on_welcome(Bot& bot);
     void everyone_in();
     void send_message(Bot& bot);
     void hang_up(Bot& bot);
@@ -215,7 +216,7 @@ void BotRun::dispatch(const OVERLAPPED_ENTRY& entry) {
     }
     Bot& bot = bots_[entry.lpCompletionKey];
     Operation& op = *operation_of(entry.lpOverlapped);
-    bot.link.completed(op);
+    bot.link.finish(op);
     if (bot.link.state == LinkState::Closed) {  // cancelled by our own close
         // A link is reused only when nothing posted on the old socket is left to complete.
         if (bot.reconnecting && bot.link.pending == 0)
@@ -224,13 +225,13 @@ void BotRun::dispatch(const OVERLAPPED_ENTRY& entry) {
     }
     const DWORD error = completion_error(bot.link.socket, entry.lpOverlapped);
     switch (op.type) {
-    case OP_CONNECT: on_connect_done(bot, error); break;
-    case OP_RECV: on_recv_done(bot, entry.dwNumberOfBytesTransferred, error); break;
-    case OP_SEND:
+    case Op::Connect: on_connect_done(bot, error); break;
+    case Op::Recv: on_recv_done(bot, entry.dwNumberOfBytesTransferred, error); break;
+    case Op::Send:
         if (!on_sent(bot.link, entry.dwNumberOfBytesTransferred, error))
             lose(bot, kConnectionLost);
         break;
-    case OP_ACCEPT: break;
+    case Op::Accept: break;
     }
 }
 
@@ -254,7 +255,7 @@ bool BotRun::begin_connect(Bot& bot, bool retry) {
     ConnectStep step = ConnectStep::Connect;
     DWORD failure = 0;
     if (!connect_link(net_, bot.link, bot.id, source, retry, step, failure)) {
-        connect_failed(bot, step == ConnectStep::Bind ? kBindFailed : kConnectFailed, failure);
+        fail_connect(bot, step == ConnectStep::Bind ? kBindFailed : kConnectFailed, failure);
         return false;
     }
     if (!retry)
@@ -262,7 +263,7 @@ bool BotRun::begin_connect(Bot& bot, bool retry) {
     return true;
 }
 
-void BotRun::connect_failed(Bot& bot, ErrorKind kind, DWORD failure) {
+void BotRun::fail_connect(Bot& bot, ErrorKind kind, DWORD failure) {
     ++totals_.failed;
     ++totals_.errors[kind];
     close_link(bot.link);  // a connect still pending is cancelled; its completion is ignored
@@ -280,10 +281,10 @@ void BotRun::on_connect_done(Bot& bot, DWORD failure) {
         return;
     }
     if (failure != 0) {
-        connect_failed(bot, kConnectFailed, failure);
+        fail_connect(bot, kConnectFailed, failure);
         return;
     }
-    on_connected(net_, bot.link);
+    finish_connect(net_, bot.link);
     bot.link.skip_completion_on_success = net_.skip_on_success && skip_completion_port_on_success(bot.link.socket);
     if (bot.act_until_ms == 0) {  // its first connection; later ones are reconnects
         ++totals_.connected;
@@ -317,7 +318,7 @@ void BotRun::start_acting(Bot& bot) {
 
 // A bot is in the room. With --speakers, the speakers wait for everyone, so that each line they
 // say is heard by the whole crowd, and their time starts then.
-void BotRun::on_welcomed(Bot& bot) {
+void BotRun::on_welcome(Bot& bot) {
     if (options_.speakers == 0) {
         if (!bot.finished)
             start_acting(bot);
@@ -397,7 +398,7 @@ void BotRun::on_line(Bot& bot, std::string_view line) {
     if (heard.kind == Heard::Welcome && bot.id == 0 && line_rate_ < 0)
         bot.link.out.queue("/stats\r\n");  // the server's input budget, for the summary
     if (heard.kind == Heard::Welcome) {
-        on_welcomed(bot);
+        on_welcome(bot);
     } else if (heard.kind == Heard::Chat) {
         ++totals_.heard;
         const auto burst = static_cast<std::uint64_t>(options_.burst);
@@ -418,7 +419,7 @@ void BotRun::on_timer(Bot& bot) {
     const std::uint64_t now = clock_.ms();
     if (bot.link.state == LinkState::Connecting) {
         if (now >= bot.connect_deadline_ms)
-            connect_failed(bot, kConnectFailed, WSAETIMEDOUT);
+            fail_connect(bot, kConnectFailed, WSAETIMEDOUT);
         return;
     }
     if (bot.link.state != LinkState::Open || bot.finished)
@@ -470,7 +471,7 @@ void BotRun::hang_up(Bot& bot) {
 void BotRun::start_session(Bot& bot) {
     bot.reconnecting = false;
     bot.pacing = false;  // until its welcome
-    bot.talk.reconnected();
+    bot.talk.restart();
     bot.link.out.reset(0);
     bot.link.skip_completion_on_success = false;
     bot.link.shutdown_after_send = false;

@@ -214,7 +214,7 @@ public:
     // One line the server sent; `errors` counts what was wrong with it, by kind.
     Heard on_line(std::string_view line, std::uint64_t now_us, std::uint64_t (&errors)[kErrorKinds]);
     // A new connection (a reconnect): the welcome is awaited again, the square is not known.
-    void reconnected() {
+    void restart() {
         welcomed_ = mix_ == Mix::Echo;  // the echo server sends no welcome
         x_ = y_ = -1;
         heard_from_.clear();  // what was said while it was away is not owed to it

@@ -3,18 +3,22 @@
 //
 // It runs on one completion port and one loop, like the server: the connection is opened with
 // ConnectEx, has one WSARecv and at most one WSASend outstanding, and the loop switches on
-// OP_CONNECT / OP_RECV / OP_SEND. A helper thread reads the console and posts each line to the
+// Op::Connect / Op::Recv / Op::Send. A helper thread reads the console and posts each line to the
 // port, so the socket is only ever touched by the loop.
 #include "bots.h"
+#include "connect.h"
 #include "iocp.h"
 #include "protocol.h"
-#include "terminal.h"
+#include "util.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstddef>
+#include <cstdio>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -178,35 +182,28 @@ DWORD WINAPI read_input(void* parameter) {
     return 0;
 }
 
-// Whether the user has asked to leave. What we send goes through the same terminal layer and
-// parser as on the server, so "/QUIT", "  /quit" and "/quit now" count exactly when the server
-// sees a quit.
-class QuitDetector {
+// Whether the user has asked to leave. What we send is split into lines and parsed as the server
+// does, so "/QUIT", "  /quit" and "/quit now" count exactly when the server sees a quit.
+class QuitWatch {
 public:
     // `wire` is what is about to be sent, line end included. True once a /quit went by.
-    bool saw_quit(const std::string& wire) {
-        terminal_.feed(wire.data(), wire.size(), *this);
+    bool quit_in(std::string_view wire) {
+        lines_.feed(wire, [this](std::string_view line) {
+            quit_ = quit_ || proto::parse_command(proto::trim_spaces(line)).kind == proto::CommandKind::Quit;
+        });
         return quit_;
     }
-    // The terminal layer's sink.
-    bool on_line(std::string_view line) {
-        quit_ = quit_ || proto::parse_command(line).kind == proto::CommandKind::Quit;
-        return true;
-    }
-    bool on_line_too_long() { return true; }
-    void reply(std::string_view) {}  // what the server would answer a telnet client: not ours to send
-    bool on_key(term::Key) { return true; }  // never: keys are the board view's, which is the server's
 
 private:
-    term::Terminal terminal_;
+    proto::LineSplitter lines_;
     bool quit_ = false;
 };
 
 // ---- The interactive session ----------------------------------------------------------------------
 
-class Session {
+class Interactive {
 public:
-    explicit Session(const bots::Options& options) : options_(options) { receive_space_.give(*link_, 0); }
+    explicit Interactive(const bots::Options& options) : options_(options) { receive_space_.give(*link_, 0); }
     int run();
 
 private:
@@ -216,18 +213,18 @@ private:
     int on_io(const OVERLAPPED_ENTRY& entry);
     int connect(bool retry);
     int on_connect_done(DWORD error);
-    int server_closed(DWORD error);
+    int on_server_close(DWORD error);
 
     const bots::Options& options_;
     Network net_;
     std::unique_ptr<Link> link_ = std::make_unique<Link>();  // never moved: the OS writes into it
     ReceiveSpace receive_space_{1, bots::kMostReceiveBytes};
-    QuitDetector quit_;
+    QuitWatch quit_;
     Output output_;
     bool leaving_ = false;  // /quit sent or input ended: the server's close is what we wait for
 };
 
-int Session::run() {
+int Interactive::run() {
     if (!open_network(options_.host, options_.port, net_))
         return kExitCannotConnect;
     post_to_port_on_console_stop(net_.port);
@@ -256,7 +253,7 @@ int Session::run() {
 }
 
 // A line from the input thread; the loop owns it from now on.
-int Session::on_input(InputLine* posted) {
+int Interactive::on_input(InputLine* posted) {
     const std::unique_ptr<InputLine> input(posted);
     if (input->end_of_input) {
         // Half-close once everything typed has gone out: the server answers what it got, then
@@ -265,38 +262,38 @@ int Session::on_input(InputLine* posted) {
         link_->shutdown_after_send = true;
     } else {
         input->text += "\r\n";
-        if (quit_.saw_quit(input->text))
+        if (quit_.quit_in(input->text))
             leaving_ = true;
         link_->out.queue(input->text);
     }
-    return flush(*link_) ? kGoOn : server_closed(static_cast<DWORD>(WSAGetLastError()));
+    return flush(*link_) ? kGoOn : on_server_close(static_cast<DWORD>(WSAGetLastError()));
 }
 
-int Session::on_io(const OVERLAPPED_ENTRY& entry) {
+int Interactive::on_io(const OVERLAPPED_ENTRY& entry) {
     Operation& op = *operation_of(entry.lpOverlapped);
-    link_->completed(op);
+    link_->finish(op);
     DWORD error = completion_error(link_->socket, entry.lpOverlapped);
     DWORD bytes = entry.dwNumberOfBytesTransferred;
     switch (op.type) {
-    case OP_CONNECT: return on_connect_done(error);
-    case OP_RECV:
+    case Op::Connect: return on_connect_done(error);
+    case Op::Recv:
         if (error != 0 || bytes == 0)
-            return server_closed(error);
+            return on_server_close(error);
         link_->reader.feed(link_->recv_buffer, bytes, [this](std::string_view line) { output_.line(line); });
         output_.flush();
-        return link_->post_recv(bytes, error) == Posted::Failed ? server_closed(error) : kGoOn;
-    case OP_SEND:
+        return link_->post_recv(bytes, error) == Posted::Failed ? on_server_close(error) : kGoOn;
+    case Op::Send:
         if (!on_sent(*link_, bytes, error))
-            return server_closed(error != 0 ? error : static_cast<DWORD>(WSAGetLastError()));
+            return on_server_close(error != 0 ? error : static_cast<DWORD>(WSAGetLastError()));
         return kGoOn;
-    case OP_ACCEPT:
+    case Op::Accept:
         return kGoOn;
     }
     return kGoOn;
 }
 
 // A connect posted to the next address of the server's (the first, unless `retry`).
-int Session::connect(bool retry) {
+int Interactive::connect(bool retry) {
     ConnectStep step = ConnectStep::Connect;
     DWORD error = 0;
     if (connect_link(net_, *link_, 0, nullptr, retry, step, error))
@@ -306,17 +303,17 @@ int Session::connect(bool retry) {
     return kExitCannotConnect;
 }
 
-int Session::on_connect_done(DWORD error) {
+int Interactive::on_connect_done(DWORD error) {
     if (error != 0 && may_retry(net_, *link_))
         return connect(true);
     if (error != 0) {
         std::fprintf(stderr, "cannot connect to %s:%d: %s\n", options_.host, options_.port, error_text(error).c_str());
         return kExitCannotConnect;
     }
-    on_connected(net_, *link_);
+    finish_connect(net_, *link_);
     DWORD bytes = 0;
     if (link_->post_recv(bytes, error) == Posted::Failed)
-        return server_closed(error);
+        return on_server_close(error);
     // Input is read only once there is somewhere to send it.
     const HANDLE reader = CreateThread(nullptr, 0, read_input, net_.port, 0, nullptr);
     if (!reader)
@@ -328,7 +325,7 @@ int Session::on_connect_done(DWORD error) {
 
 // The connection ended under us. After /quit or the end of input that is how a session ends;
 // otherwise the user is told, with the reason when the OS gave one.
-int Session::server_closed(DWORD error) {
+int Interactive::on_server_close(DWORD error) {
     std::fflush(stdout);
     if (leaving_)
         return 0;
@@ -423,7 +420,7 @@ int main(int argc, char** argv) {
     WinsockSession winsock;
     if (!winsock.ok())
         return 1;
-    const int result = options.bots == 0 ? Session(options).run() : bots::run_bots(options);
+    const int result = options.bots == 0 ? Interactive(options).run() : bots::run_bots(options);
     std::fflush(stdout);
     signal_console_stop_finished();  // a closing console's handler waits for this
     return result;

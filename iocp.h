@@ -1,7 +1,8 @@
 // iocp.h - the Win32 and Winsock code server.cpp and client.cpp share: one posted operation, a
 // connection with its receive and its send, the batch dequeue, socket set-up and close, error
-// text, addresses, Ctrl+C. Each program keeps only its own policy on top (what a failure means,
-// when to read again, when to close).
+// text, addresses, Ctrl+C, UTF-16 at the Win32 boundary. Each program keeps only its own policy on
+// top (what a failure means, when to read again, when to close). Connecting out is client.exe's
+// alone (connect.h).
 #pragma once
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -17,29 +18,26 @@
 #include <windows.h>
 
 #include "protocol.h"
-#include "terminal.h"
 #include "util.h"
 
 #include <cassert>
 #include <cstddef>
-#include <iterator>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
-#include <vector>
 
 // ---- One posted operation -------------------------------------------------------------------------
 //
 // Every operation we post carries one of these. The OVERLAPPED comes first, so the pointer
 // GetQueuedCompletionStatusEx hands back leads to the operation, whatever the completion key says
 // (accepts complete with the listener's key, not a client's).
-enum OpType : std::uint8_t { OP_ACCEPT, OP_RECV, OP_SEND, OP_CONNECT };
+enum class Op : std::uint8_t { Accept, Recv, Send, Connect };
 
 struct Operation {
     OVERLAPPED overlapped;
-    OpType type;
+    Op type;
     bool in_flight;            // posted, and its completion not handled yet
     std::uint32_t generation;  // which occupancy of the slot it was posted for
 };
@@ -115,38 +113,6 @@ inline std::wstring wide_from_utf8(const char* text, int length) {
         MultiByteToWideChar(CP_UTF8, 0, text, length, &result[0], chars);
     return result;
 }
-
-// The Korean Windows console's code page through Win32's own tables (code page 949): what the
-// terminal layer needs for a CP949 connection. What a side cannot show becomes '?'.
-class Cp949Codec final : public term::Codec {
-public:
-    std::string cp949_to_utf8(std::string_view cp949) const override {
-        const std::wstring wide = wide_from(949, cp949);
-        return utf8_from_wide(wide.data(), static_cast<int>(wide.size()));
-    }
-    std::string utf8_to_cp949(std::string_view utf8) const override {
-        const std::wstring wide = wide_from(CP_UTF8, utf8);
-        if (wide.empty())
-            return {};
-        const int length = static_cast<int>(wide.size());
-        // No best fit: without it Windows turns an ü into a u, which says something else.
-        const int bytes = WideCharToMultiByte(949, WC_NO_BEST_FIT_CHARS, wide.data(), length, nullptr, 0, "?", nullptr);
-        std::string result(static_cast<std::size_t>(bytes > 0 ? bytes : 0), '\0');
-        if (bytes > 0)
-            WideCharToMultiByte(949, WC_NO_BEST_FIT_CHARS, wide.data(), length, &result[0], bytes, "?", nullptr);
-        return result;
-    }
-
-private:
-    static std::wstring wide_from(UINT code_page, std::string_view text) {
-        const int length = static_cast<int>(text.size());
-        const int chars = length > 0 ? MultiByteToWideChar(code_page, 0, text.data(), length, nullptr, 0) : 0;
-        std::wstring wide(static_cast<std::size_t>(chars > 0 ? chars : 0), L'\0');
-        if (chars > 0)
-            MultiByteToWideChar(code_page, 0, text.data(), length, &wide[0], chars);
-        return wide;
-    }
-};
 
 // "10054 An existing connection was forcibly closed by the remote host." FormatMessageW, then
 // UTF-8: the A form answers in the ANSI code page, which turns a Korean or German system's text
@@ -296,7 +262,7 @@ struct Connection {
         assert(recv_buffer && "no receive space given");
         WSABUF buffer{recv_capacity, recv_buffer};
         DWORD flags = 0;
-        begin(recv_op, OP_RECV);
+        begin(recv_op, Op::Recv);
         return posted(recv_op, WSARecv(socket, &buffer, 1, &bytes, &flags, &recv_op.overlapped, nullptr), error);
     }
 
@@ -304,19 +270,19 @@ struct Connection {
     Posted post_send(DWORD& bytes, DWORD& error) {
         assert(!send_op.in_flight && "a second send");
         WSABUF buffer{static_cast<ULONG>(out.next_size()), const_cast<char*>(out.next_data())};
-        begin(send_op, OP_SEND);
+        begin(send_op, Op::Send);
         return posted(send_op, WSASend(socket, &buffer, 1, &bytes, 0, &send_op.overlapped, nullptr), error);
     }
 
-    // The completion of one of its operations was dequeued.
-    void completed(Operation& op) {
+    // The completion of one of its operations was dequeued: it is no longer pending.
+    void finish(Operation& op) {
         assert(op.in_flight && pending > 0);
         op.in_flight = false;
         --pending;
     }
 
     // Everything set before the call: its completion may be dequeued before the call returns.
-    void begin(Operation& op, OpType type) {
+    void begin(Operation& op, Op type) {
         op = Operation{};
         op.type = type;
         op.generation = generation;
@@ -371,224 +337,10 @@ private:
     std::unique_ptr<char[]> space_;
 };
 
-// ---- Connecting out (client.exe) ------------------------------------------------------------------
-
-enum class LinkState : std::uint8_t { Idle, Connecting, Open, Closed };
-
-// client.exe's connection to the server, interactive or one bot's.
-struct Link : Connection {
-    Operation connect_op{};
-    LinkState state = LinkState::Idle;
-    bool shutdown_after_send = false;  // half-close once the queue is empty (end of input)
-    std::size_t server = 0;            // which of Network::servers this connect went to
-    std::size_t attempts = 0;          // server addresses tried by this connect
-    proto::ServerLineReader reader;
-};
-
-// SO_REUSE_UNICASTPORT (Windows 10 and later) and SOMAXCONN_HINT, where mingw's headers lack them.
-#ifndef SO_REUSE_UNICASTPORT
-#define SO_REUSE_UNICASTPORT 0x3007
-#endif
+// SOMAXCONN_HINT, where mingw's headers lack it.
 #ifndef SOMAXCONN_HINT
 #define SOMAXCONN_HINT(b) (-(b))
 #endif
-
-// One address to connect to or from.
-struct Address {
-    SOCKADDR_STORAGE storage{};
-    int length = 0;
-    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
-    int family() const { return storage.ss_family; }
-};
-
-// The completion port, where the server is (every address its name resolves to, in the order
-// getaddrinfo gives them) and, optionally, the local addresses connections are made from.
-struct Network {
-    HANDLE port = nullptr;
-    LPFN_CONNECTEX connect_ex_v4 = nullptr;  // ConnectEx is looked up per address family
-    LPFN_CONNECTEX connect_ex_v6 = nullptr;
-    std::vector<Address> servers;
-    std::size_t preferred = 0;       // the server address the last connect reached: tried first
-    std::vector<Address> sources;    // empty: any local address
-    bool skip_on_success = false;    // the socket provider allows skipping completions
-
-    LPFN_CONNECTEX connect_ex(int family) const { return family == AF_INET6 ? connect_ex_v6 : connect_ex_v4; }
-};
-
-// Resolves `host` (every address, IPv4 and IPv6) and loads ConnectEx for each family found.
-// False (with the reason printed) when it cannot.
-inline bool open_network(const char* host, int port, Network& net) {
-    net.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
-    if (!net.port) {
-        log_error("CreateIoCompletionPort", GetLastError());
-        return false;
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    addrinfo* found = nullptr;
-    const std::string port_text = std::to_string(port);
-    const int rc = getaddrinfo(host, port_text.c_str(), &hints, &found);
-    if (rc != 0 || !found) {
-        std::fprintf(stderr, "cannot connect to %s:%d: %s\n", host, port, error_text(static_cast<DWORD>(rc)).c_str());
-        return false;
-    }
-    for (const addrinfo* a = found; a; a = a->ai_next) {
-        if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof(SOCKADDR_STORAGE))
-            continue;
-        Address address;
-        std::memcpy(&address.storage, a->ai_addr, a->ai_addrlen);
-        address.length = static_cast<int>(a->ai_addrlen);
-        net.servers.push_back(address);
-    }
-    freeaddrinfo(found);
-    for (const Address& server : net.servers) {
-        LPFN_CONNECTEX& connect_ex = server.family() == AF_INET6 ? net.connect_ex_v6 : net.connect_ex_v4;
-        if (connect_ex)
-            continue;
-        const SOCKET probe = open_overlapped_socket(server.family());
-        if (probe == INVALID_SOCKET) {
-            log_error("WSASocket", static_cast<DWORD>(WSAGetLastError()));
-            return false;
-        }
-        const bool loaded = load_extension(probe, WSAID_CONNECTEX, connect_ex);
-        net.skip_on_success = provider_allows_skip_on_success(probe);
-        closesocket(probe);
-        if (!loaded)
-            return false;
-    }
-    return !net.servers.empty();
-}
-
-// Why a connect could not be posted: the local bind (no port or address to be had) or the rest.
-enum class ConnectStep : std::uint8_t { Socket, Bind, Connect };
-
-// Posts a ConnectEx to server address `server` on a fresh socket whose completion key is `key`,
-// bound first (ConnectEx needs a bound socket) to `source` (nullptr: any address). Windows
-// reserves an ephemeral port at that bind; SO_REUSE_UNICASTPORT defers the choice to the connect
-// and lets connections to different servers share a port (ignored where unknown). False when
-// the connect could not even be posted: `step` and `error` say where and why.
-inline bool start_connect(Network& net, Link& link, ULONG_PTR key, std::size_t server, const Address* source,
-                          ConnectStep& step, DWORD& error) {
-    const Address& to = net.servers[server];
-    step = ConnectStep::Socket;
-    link.socket = open_overlapped_socket(to.family());
-    if (link.socket == INVALID_SOCKET) {
-        error = static_cast<DWORD>(WSAGetLastError());
-        return false;
-    }
-    link.server = server;
-    DWORD reuse = 1;
-    setsockopt(link.socket, SOL_SOCKET, SO_REUSE_UNICASTPORT, reinterpret_cast<const char*>(&reuse), sizeof reuse);
-    Address any;
-    any.storage.ss_family = static_cast<ADDRESS_FAMILY>(to.family());
-    any.length = static_cast<int>(to.family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-    const Address& from = source ? *source : any;
-    step = ConnectStep::Bind;
-    if (bind(link.socket, from.get(), from.length) == SOCKET_ERROR) {
-        error = static_cast<DWORD>(WSAGetLastError());
-        close_socket(link.socket, Close::Abortive);
-        return false;
-    }
-    step = ConnectStep::Connect;
-    if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(link.socket), net.port, key, 0)) {
-        error = GetLastError();
-        close_socket(link.socket, Close::Abortive);
-        return false;
-    }
-    link.begin(link.connect_op, OP_CONNECT);
-    link.state = LinkState::Connecting;
-    if (!net.connect_ex(to.family())(link.socket, to.get(), to.length, nullptr, 0, nullptr, &link.connect_op.overlapped)) {
-        error = static_cast<DWORD>(WSAGetLastError());
-        if (error != ERROR_IO_PENDING) {
-            link.completed(link.connect_op);  // an immediate failure queues no completion
-            close_socket(link.socket, Close::Abortive);
-            link.state = LinkState::Closed;
-            return false;
-        }
-    }
-    return true;
-}
-
-// The connect finished well: the socket becomes a normal connected socket, and its server
-// address is the one the next connects try first.
-inline void on_connected(Network& net, Link& link) {
-    net.preferred = link.server;
-    setsockopt(link.socket, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
-    set_no_delay(link.socket);
-    link.state = LinkState::Open;
-}
-
-// Posts the send `out` has started, and the next ones while they complete at once (skip-on-success).
-// False when the connection failed.
-inline bool flush(Link& link);
-inline bool keep_sending(Link& link) {
-    for (;;) {
-        DWORD bytes = 0, error = 0;
-        switch (link.post_send(bytes, error)) {
-        case Posted::Pending: return true;
-        case Posted::Failed: return false;
-        case Posted::DoneNow:
-            if (!link.out.on_sent(bytes))
-                return flush(link);  // all out: maybe the half-close
-        }
-    }
-}
-
-// Starts a send of everything queued, unless one is in flight (it takes the rest when done); at
-// the end of input, half-closes once all is out. False when the connection failed.
-inline bool flush(Link& link) {
-    if (link.send_op.in_flight || link.state != LinkState::Open)
-        return true;
-    if (link.out.start())
-        return keep_sending(link);
-    if (link.shutdown_after_send) {
-        link.shutdown_after_send = false;
-        shutdown(link.socket, SD_SEND);
-    }
-    return true;
-}
-
-// A send's completion: false when the connection failed.
-inline bool on_sent(Link& link, DWORD bytes, DWORD error) {
-    if (error != 0 || link.state != LinkState::Open)
-        return false;
-    if (link.out.on_sent(bytes))
-        return keep_sending(link);  // the rest of a short send, or what was queued meanwhile
-    return flush(link);
-}
-
-// Closes the link's socket (FIN); what was posted on it completes, cancelled.
-inline void close_link(Link& link) {
-    if (link.socket != INVALID_SOCKET)
-        close_socket(link.socket, Close::Graceful);
-    link.state = LinkState::Closed;
-}
-
-// Starts a connect to the server: first to the address that worked last, and after a failed one
-// (`retry`: its completion is back, nothing is pending) to the next, every address once. A name
-// like `localhost` resolves to ::1 first on Windows; a server listening on 0.0.0.0 refuses that,
-// and 127.0.0.1 is what works. False when no address is left: `step` and `error` say why the
-// last could not be posted (when one could, its completion reports its failure instead).
-inline bool connect_link(Network& net, Link& link, ULONG_PTR key, const Address* source, bool retry,
-                         ConnectStep& step, DWORD& error) {
-    std::size_t server = net.preferred;
-    if (retry) {
-        close_link(link);
-        server = link.server + 1;
-    } else {
-        link.attempts = 0;
-    }
-    for (; link.attempts < net.servers.size(); ++server) {
-        ++link.attempts;
-        if (start_connect(net, link, key, server % net.servers.size(), source, step, error))
-            return true;
-    }
-    return false;
-}
-
-// More addresses to try after this connect failed.
-inline bool may_retry(const Network& net, const Link& link) { return link.attempts < net.servers.size(); }
 
 // ---- Addresses ------------------------------------------------------------------------------------
 

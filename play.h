@@ -17,21 +17,26 @@
 // region (CSI top;bottom r) as xterm, PuTTY and pyte do; it reports a resized window (NAWS) only with
 // the next key pressed, so its redraw comes then. Neither can be shown under Wine (no telnet.exe).
 //
-// Includes no Windows header: the views reach the connections through `Screen`, so the
-// bookkeeping (what changed, what to rewrite) is unit-tested natively.
+// Includes no Windows header: the views reach the connections through `Screen`, the one interface
+// the session layer hands them, so the bookkeeping (what changed, what to rewrite) is unit-tested
+// natively.
 #pragma once
 
 #include "chat.h"
+#include "protocol.h"
+#include "util.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace play {
 
-using chat::MemberId;
 using chat::Square;
 
 constexpr int kBoardRows = proto::kBoardSize + 1;   // the squares, then the coordinates
@@ -49,9 +54,10 @@ static_assert(kListRows == kBoardRows, "the list sits beside the board and its c
 // What the views need from whoever holds the connections.
 class Screen {
 public:
-    virtual void write(MemberId viewer, std::string_view bytes) = 0;
+    // Bytes for the viewer's window, queued after whatever it was sent before.
+    virtual void queue(SlotId viewer, std::string_view bytes) = 0;
     // The column (from 1) where the viewer's cursor belongs on its bottom row: after its typed line.
-    virtual int input_column(MemberId viewer) = 0;
+    virtual int input_column(SlotId viewer) = 0;
 
 protected:
     ~Screen() = default;
@@ -63,38 +69,44 @@ class Views {
 public:
     explicit Views(std::size_t capacity) : views_(capacity) {}
 
-    bool viewing(MemberId member) const { return member < views_.size() && views_[member] != nullptr; }
+    bool viewing(SlotId member) const { return member < views_.size() && views_[member] != nullptr; }
     std::size_t count() const { return viewers_.size(); }
 
     // Draws `me`'s whole window (width x height, which fits()) into `out` and keeps it up to date
     // from now on. The cursor is left at the start of the bottom row.
-    void open(const chat::Room& room, MemberId me, int width, int height, std::string& out);
+    void open(const chat::Room& room, SlotId me, int width, int height, std::string& out);
     // `me` has no view any more. `out`, when given, gets what gives the window back to lines.
-    void close(MemberId me, std::string* out);
+    void close(SlotId me, std::string* out);
 
-    // What the room told its transport, drawn for every viewer (see chat::Transport).
-    void moved(const chat::Room& room, MemberId who, Square from, Square to, Screen& screen);
-    void roster_changed(const chat::Room& room, MemberId who, Square square, Screen& screen);
+    // What the room changed (see chat::Change), drawn for every viewer.
+    void show(const chat::Room& room, const chat::Change& change, Screen& screen) {
+        if (change.kind == chat::Change::Kind::Move)
+            draw_move(room, change.who, change.from, change.to, screen);
+        else if (change.kind == chat::Change::Kind::Roster)
+            draw_roster(room, change.who, change.to, screen);
+    }
+    void draw_move(const chat::Room& room, SlotId who, Square from, Square to, Screen& screen);
+    void draw_roster(const chat::Room& room, SlotId who, Square square, Screen& screen);
 
 private:
     struct View {
         int width = 0, height = 0;
         std::size_t viewers_index = 0;  // where in viewers_
         char drawn[proto::kBoardSize][proto::kBoardSize] = {};  // each square's glyph as last sent
-        MemberId listed[kListed] = {};  // the list's names; the viewer first; kNobody: an empty row
+        SlotId listed[kListed] = {};  // the list's names; the viewer first; kNoSlot: an empty row
         std::string rows[kListRows];    // the list's rows as last sent
     };
 
-    void fill_list(const chat::Room& room, MemberId me, View& view);
-    void update_list(const chat::Room& room, MemberId who, View& view);
+    void fill_list(const chat::Room& room, SlotId me, View& view);
+    void update_list(const chat::Room& room, SlotId who, View& view);
     std::string list_row(const chat::Room& room, const View& view, int row) const;
-    void draw_square(const chat::Room& room, MemberId me, View& view, Square square);
+    void draw_square(const chat::Room& room, SlotId me, View& view, Square square);
     void draw_list_row(const chat::Room& room, View& view, int row);
-    void send(MemberId me, const View& view, Screen& screen);
+    void send(SlotId me, const View& view, Screen& screen);
     static void move_cursor(std::string& out, int row, int column);
 
     std::vector<std::unique_ptr<View>> views_;  // by member; null: not viewing
-    std::vector<MemberId> viewers_;
+    std::vector<SlotId> viewers_;
     std::string out_;  // scratch: one viewer's bytes
 };
 
@@ -104,7 +116,7 @@ inline void Views::move_cursor(std::string& out, int row, int column) {
     out += bytes;
 }
 
-inline void Views::open(const chat::Room& room, MemberId me, int width, int height, std::string& out) {
+inline void Views::open(const chat::Room& room, SlotId me, int width, int height, std::string& out) {
     close(me, nullptr);
     auto view = std::make_unique<View>();
     view->width = width;
@@ -138,7 +150,7 @@ inline void Views::open(const chat::Room& room, MemberId me, int width, int heig
     views_[me] = std::move(view);
 }
 
-inline void Views::close(MemberId me, std::string* out) {
+inline void Views::close(SlotId me, std::string* out) {
     if (!viewing(me))
         return;
     const std::size_t index = views_[me]->viewers_index;
@@ -150,8 +162,8 @@ inline void Views::close(MemberId me, std::string* out) {
         *out += "\x1b[r\x1b[H\x1b[2J";  // the whole window scrolls again, from a clear one
 }
 
-inline void Views::moved(const chat::Room& room, MemberId who, Square from, Square to, Screen& screen) {
-    for (const MemberId viewer : viewers_) {
+inline void Views::draw_move(const chat::Room& room, SlotId who, Square from, Square to, Screen& screen) {
+    for (const SlotId viewer : viewers_) {
         View& view = *views_[viewer];
         out_.clear();
         draw_square(room, viewer, view, from);
@@ -163,8 +175,8 @@ inline void Views::moved(const chat::Room& room, MemberId who, Square from, Squa
     }
 }
 
-inline void Views::roster_changed(const chat::Room& room, MemberId who, Square square, Screen& screen) {
-    for (const MemberId viewer : viewers_) {
+inline void Views::draw_roster(const chat::Room& room, SlotId who, Square square, Screen& screen) {
+    for (const SlotId viewer : viewers_) {
         View& view = *views_[viewer];
         out_.clear();
         draw_square(room, viewer, view, square);
@@ -176,11 +188,11 @@ inline void Views::roster_changed(const chat::Room& room, MemberId who, Square s
 }
 
 // The viewer, then the first others the room lists; empty rows when there are fewer.
-inline void Views::fill_list(const chat::Room& room, MemberId me, View& view) {
-    std::fill(std::begin(view.listed), std::end(view.listed), chat::kNobody);
+inline void Views::fill_list(const chat::Room& room, SlotId me, View& view) {
+    std::fill(std::begin(view.listed), std::end(view.listed), kNoSlot);
     view.listed[0] = me;
     int next = 1;
-    for (const MemberId member : room.members()) {
+    for (const SlotId member : room.members()) {
         if (next == kListed)
             break;
         if (member != me)
@@ -190,19 +202,19 @@ inline void Views::fill_list(const chat::Room& room, MemberId me, View& view) {
 
 // A leaver's row goes to the first member not listed (found among the room's first kListed + 1
 // members, so this is no walk over the crowd); a newcomer or a renamed member takes an empty row.
-inline void Views::update_list(const chat::Room& room, MemberId who, View& view) {
-    MemberId* const end = std::end(view.listed);
-    MemberId* const row = std::find(std::begin(view.listed), end, who);
+inline void Views::update_list(const chat::Room& room, SlotId who, View& view) {
+    SlotId* const end = std::end(view.listed);
+    SlotId* const row = std::find(std::begin(view.listed), end, who);
     if (room.contains(who)) {
-        MemberId* const empty = std::find(std::begin(view.listed), end, chat::kNobody);
+        SlotId* const empty = std::find(std::begin(view.listed), end, kNoSlot);
         if (row == end && empty != end)
             *empty = who;
         return;
     }
     if (row == end)
         return;
-    *row = chat::kNobody;
-    for (const MemberId member : room.members()) {
+    *row = kNoSlot;
+    for (const SlotId member : room.members()) {
         if (std::find(std::begin(view.listed), end, member) == end) {
             *row = member;
             break;
@@ -218,8 +230,8 @@ inline std::string Views::list_row(const chat::Room& room, const View& view, int
     if (row == 0) {
         text = std::to_string(online) + " online";
     } else if (row <= kListed) {
-        const MemberId member = view.listed[row - 1];
-        if (member != chat::kNobody) {
+        const SlotId member = view.listed[row - 1];
+        if (member != kNoSlot) {
             const Square square = room.square(member);
             text = row == 1 ? "@ " : "  ";
             text += room.nick(member);
@@ -227,7 +239,7 @@ inline std::string Views::list_row(const chat::Room& room, const View& view, int
         }
     } else {
         const auto listed = static_cast<std::size_t>(
-            std::count_if(std::begin(view.listed), std::end(view.listed), [](MemberId m) { return m != chat::kNobody; }));
+            std::count_if(std::begin(view.listed), std::end(view.listed), [](SlotId m) { return m != kNoSlot; }));
         if (online > listed)
             text = "... and " + std::to_string(online - listed) + " more";
     }
@@ -235,7 +247,7 @@ inline std::string Views::list_row(const chat::Room& room, const View& view, int
     return text;
 }
 
-inline void Views::draw_square(const chat::Room& room, MemberId me, View& view, Square square) {
+inline void Views::draw_square(const chat::Room& room, SlotId me, View& view, Square square) {
     const char glyph = room.glyph(me, square);
     if (view.drawn[square.y][square.x] == glyph)
         return;
@@ -255,11 +267,11 @@ inline void Views::draw_list_row(const chat::Room& room, View& view, int row) {
 }
 
 // What changed for the viewer, then its cursor back where its typing goes on.
-inline void Views::send(MemberId me, const View& view, Screen& screen) {
+inline void Views::send(SlotId me, const View& view, Screen& screen) {
     if (out_.empty())
         return;
     move_cursor(out_, view.height, screen.input_column(me));
-    screen.write(me, out_);
+    screen.queue(me, out_);
 }
 
 }  // namespace play

@@ -1,31 +1,34 @@
 // server.cpp - a single-threaded completion-port (IOCP) chat-and-board server: the IOCP core.
 //
 // One thread, one completion port, one loop: GetQueuedCompletionStatusEx hands back finished
-// operations and the loop switches on what each one was (OP_ACCEPT, OP_RECV, OP_SEND). Connections
-// are accepted by a pool of AcceptEx calls on pre-created sockets and live in a fixed array of
-// client slots; the completion key of a client's socket is the index of its slot. What the lines
-// mean is chat.h's business (the room), how bytes become lines is terminal.h's and protocol.h's,
-// what a board view shows is play.h's: this file moves bytes and keeps every slot's lifetime right.
+// operations and the loop switches on what each one was (Op::Accept, Op::Recv, Op::Send).
+// Connections are accepted by a pool of AcceptEx calls on pre-created sockets and live in a fixed
+// array of slots; the completion key of a client's socket is the number of its slot. This file
+// moves bytes and keeps every slot's lifetime right; what the bytes mean is the session layer's
+// (session.h), which it hands each receive and which hands it back bytes to queue (session::Core).
 //
 // It reads in the order a connection lives: types, setup, accept, receive, send, close and slot
 // reuse, the main loop, main().
-#include "chat.h"
+#include "cp949.h"
 #include "iocp.h"
-#include "play.h"
 #include "protocol.h"
-#include "terminal.h"
+#include "session.h"
+#include "util.h"
 
 #include <psapi.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <queue>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -45,7 +48,6 @@ constexpr std::uint64_t kShutdownDrainMs = 5000;  // then how long closed socket
 constexpr DWORD kAcceptAddressBytes = sizeof(SOCKADDR_STORAGE) + 16;
 // Connects the OS may queue before they are accepted (README: "Accept bursts").
 constexpr int kListenBacklog = 4096;
-constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 // The OS's own send buffer per client. Left to itself it grows to a few MiB per socket, hiding a
 // client that stops reading behind that much kernel memory before the send limit ever sees it.
 constexpr int kSocketSendBufferBytes = 64 * 1024;
@@ -111,12 +113,12 @@ struct PendingAccept {
     char addresses[2 * kAcceptAddressBytes];
 };
 
-// A client slot's life. One state, changed only by the functions named on the arrows:
+// A slot's life. One state, changed only by the functions named on the arrows:
 //
 //            admit                 /quit, the peer's FIN,           last byte sent
 //   Free ───────────▶ Open ─────── or the server stopping ───▶ Draining ─────────────┐
 //    ▲                 │                                           │                 ▼
-//    │                 │ drop: an I/O error, a slow consumer       │ drop          close_client ──▶ Closed
+//    │                 │ drop: an I/O error, a slow consumer       │ drop          close_slot ────▶ Closed
 //    │                 └─────────────────▶ Dropping ◀──────────────┘                 ▲               │
 //    │                                        │ close_dropped, at the end of the turn │               │
 //    │                                        └───────────────────────────────────────┘               │
@@ -127,19 +129,18 @@ struct PendingAccept {
 // broadcast that walks the member list. Closed waits for the completions of what was posted.
 enum class SlotState : std::uint8_t { Free, Open, Draining, Dropping, Closed };
 
-// A client slot. Slots live in one array allocated at start and never moved (the Connection's
-// OVERLAPPEDs and buffers are handed to the OS while operations run).
-struct Client : Connection {
+// A slot: one connection's socket, operations and buffers, as the core keeps them. Slots live in one
+// array allocated at start and never moved (the Connection's OVERLAPPEDs and buffers are handed to
+// the OS while operations run). Its number (SlotId, util.h) is its completion key and the name the
+// session layer knows the connection by.
+struct Slot : Connection {
     SlotState state = SlotState::Free;
     bool reading_paused = false;  // echo mode: not read from until its echoes drain
-    TokenBucket lines;            // its input budget (--line-rate, --line-burst)
-    std::uint64_t paused_since_ms = 0;  // not 0: over its budget, not read from until it refills
+    std::uint64_t paused_since_ms = 0;  // not 0: over its input budget, not read from until it refills
     std::uint32_t unread_begin = 0, unread_end = 0;  // received, not yet fed: waits for the budget
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
-    bool wants_board = false;     // asked for /play: the board view whenever its window is big enough
     std::string drop_reason;      // Dropping: what the log will say
-    std::uint32_t next_free = kNoSlot;
-    term::Terminal terminal;  // its bytes to lines; its telnet, echo and encoding
+    SlotId next_free = kNoSlot;
     char peer[INET6_ADDRSTRLEN + 16] = {};
     char address[INET6_ADDRSTRLEN] = {};  // the peer's address alone: what --max-per-ip counts
 
@@ -147,7 +148,7 @@ struct Client : Connection {
 };
 
 struct Counters {
-    std::uint64_t accepted = 0, lines_in = 0, lines_out = 0, bytes_in = 0, bytes_out = 0;
+    std::uint64_t accepted = 0, bytes_in = 0, bytes_out = 0;
     std::uint64_t slow_dropped = 0, refused = 0, refused_per_ip = 0, keepalive_closed = 0;
     std::uint64_t throttled = 0, throttled_ms = 0;  // times a client was over its input budget, and for how long
     // What the I/O costs: calls made, how many completed at once (no completion packet; under
@@ -179,34 +180,25 @@ std::string disconnect_reason(DWORD error) {
     }
 }
 
-// The ways a client goes, from the gentlest:
+// The ways a connection goes, from the gentlest:
 //   leave               it is no longer online (logged, and announced to the room); its socket
 //                       stays open for whatever it is still owed
 //   close_when_drained  Draining: no more reading; FIN once the last queued byte is out
 //   drop                Dropping: RST at the end of this turn; what is queued is lost
-//   close_client        the socket is closed now, gracefully or not; the slot waits in Closed
-class Server final : public chat::Transport, public play::Screen {
+//   close_slot          the socket is closed now, gracefully or not; the slot waits in Closed
+class Server final : session::Core {
 public:
     explicit Server(const Options& options)
-        : options_(options),
-          room_(*this, static_cast<std::size_t>(options.max_clients)),
-          views_(static_cast<std::size_t>(options.max_clients)) {}
+        : options_(options), sessions_(*this, static_cast<std::size_t>(options.max_clients), options.line_rate,
+                                       options.line_burst, &cp949_) {}
     bool start();
     int run();
 
-    // chat::Transport: how the room's lines reach the connections.
-    void send(chat::MemberId to, std::string_view line) override;
-    void broadcast(std::string_view line, chat::MemberId except) override;
-    std::string stats_text() override;
-    void set_encoding(chat::MemberId member, proto::Encoding encoding) override;
-    void moved(chat::MemberId who, chat::Square from, chat::Square to, std::string_view line) override;
-    void roster_changed(chat::MemberId who, chat::Square square) override;
-    void toggle_board_view(chat::MemberId member) override;
-    // play::Screen: how the board views' bytes reach the connections.
-    void write(chat::MemberId viewer, std::string_view bytes) override;
-    int input_column(chat::MemberId viewer) override { return clients_[viewer].terminal.input_column(); }
-
 private:
+    // session::Core: what the session layer asks of the core.
+    bool queue(SlotId id, std::string_view bytes) override { return queue(slots_[id], bytes.data(), bytes.size()); }
+    std::string stats_text() override;
+
     // setup
     bool listen_on_port();
     // accept
@@ -215,40 +207,29 @@ private:
     void admit(SOCKET socket, const char* peer, const char* address);
     void refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason);
     // receive
-    void read_later(Client& client) { to_read_.push(slot_of(client)); }
+    void read_later(Slot& slot) { to_read_.push(id_of(slot)); }
     void read_deferred();
-    void post_recv(Client& client);
-    bool on_recv_done(Client& client, DWORD bytes, DWORD error);
-    bool feed(Client& client, const char* data, std::size_t size, bool fresh_receive);
-    bool on_line(Client& client, std::string_view line);
-    bool on_key(Client& client, term::Key key);
-    bool after_line(Client& client);
+    void post_recv(Slot& slot);
+    bool on_recv_done(Slot& slot, DWORD bytes, DWORD error);
+    bool echo(Slot& slot, DWORD bytes);
+    bool act_on(Slot& slot, const char* chunk, std::size_t size, const session::Fed& fed);
     void resume_paced();
-    // the board view
-    void show_board(Client& client);
-    void show_lines(Client& client, std::string_view note);
-    void redrawn(Client& client, term::View view, const std::string& bytes);
-    void on_resize(Client& client);
     // send
-    enum class Audience : std::uint8_t { Everyone, LineViews };
-    void broadcast_to(std::string_view line, chat::MemberId except, Audience audience);
-    void queue_line(Client& client, const std::string& wire);
-    void redraw_inputs();
-    void queue_bytes(Client& client, const char* data, std::size_t size);
+    bool queue(Slot& slot, const char* data, std::size_t size);
     void flush_sends();
-    void post_send(Client& client);
-    bool on_send_done(Client& client, DWORD bytes, DWORD error);
+    void post_send(Slot& slot);
+    bool on_send_done(Slot& slot, DWORD bytes, DWORD error);
     // close and slot reuse
-    void leave(Client& client, const char* reason);
-    void close_when_drained(Client& client, const char* reason);
-    void drop(Client& client, std::string reason);
+    void leave(Slot& slot, const char* reason);
+    void close_when_drained(Slot& slot, const char* reason);
+    void drop(Slot& slot, std::string reason);
     void close_dropped();
-    void close_client(Client& client, Close how);
-    void release_slot(Client& client);
+    void close_slot(Slot& slot, Close how);
+    void release_slot(Slot& slot);
     void close_counted(SOCKET& socket, Close how);
     // the main loop
     void dispatch(const OVERLAPPED_ENTRY& entry);
-    void on_client_io(Client& client, Operation& op, DWORD bytes);
+    void on_slot_io(Slot& slot, Operation& op, DWORD bytes);
     void begin_shutdown();
     void on_tick();
     DWORD wait_ms() const;
@@ -259,7 +240,7 @@ private:
     }
     bool finished() const { return stopping_ && slots_in_use_ == 0 && accepts_posted_ == 0; }
 
-    std::uint32_t slot_of(const Client& client) const { return static_cast<std::uint32_t>(&client - clients_.get()); }
+    SlotId id_of(const Slot& slot) const { return static_cast<SlotId>(&slot - slots_.get()); }
 
     Options options_;
     HANDLE port_ = nullptr;
@@ -271,32 +252,30 @@ private:
 
     std::unique_ptr<PendingAccept[]> accepts_;
     int accepts_posted_ = 0;
-    std::unique_ptr<Client[]> clients_;
+    std::unique_ptr<Slot[]> slots_;
     std::unique_ptr<ReceiveSpace> receive_space_;  // each slot's receive buffer
-    std::uint32_t free_head_ = kNoSlot;
+    SlotId free_head_ = kNoSlot;
     int slots_in_use_ = 0;
-    chat::Room room_;
-    play::Views views_;  // the members in a board view (/play), and what their windows show
+    Cp949Codec cp949_;  // the terminals' conversion for CP949 connections
+    session::Sessions sessions_;  // what the bytes mean (chat mode)
 
     // Deferred work, run at the end of each loop turn (see run).
-    SlotQueue to_flush_;  // clients with bytes queued and no send in flight
-    SlotQueue to_read_;   // clients whose next receive waits for the end of a turn
-    SlotQueue to_drop_;   // clients whose abortive close is scheduled
-    SlotQueue to_redraw_;  // terminals whose half-typed line is off the screen until the turn ends
-    // Clients over their input budget, by when they may go on (a slot may be there twice; the
+    SlotQueue to_flush_;  // slots with bytes queued and no send in flight
+    SlotQueue to_read_;   // slots whose next receive waits for the end of a turn
+    SlotQueue to_drop_;   // slots whose abortive close is scheduled
+    // Slots over their input budget, by when they may go on (a slot may be there twice; the
     // generation tells a later occupant's entry).
     struct Paced {
         std::uint64_t due_ms;
-        std::uint32_t slot, generation;
+        SlotId slot;
+        std::uint32_t generation;
         bool operator>(const Paced& other) const { return due_ms > other.due_ms; }
     };
     std::priority_queue<Paced, std::vector<Paced>, std::greater<Paced>> paced_;
     std::unordered_map<std::string, int> per_address_;  // --max-per-ip: connections of each address
 
-    Cp949Codec cp949_;   // the terminals' conversion for CP949 connections
     Clock clock_;        // microseconds, for the turn counters
-    std::string wire_;  // scratch: one message encoded for the wire
-    std::string cp949_wire_;  // scratch: the same message for CP949 connections
+    std::string wire_;  // scratch: a refusal encoded for the wire
     Counters counters_;
     std::uint64_t started_ms_ = 0;
     std::uint64_t next_stats_ms_ = 0;
@@ -320,17 +299,16 @@ bool Server::start() {
 
     // Everything the server will ever hold for its clients is allocated here, once.
     const auto slots = static_cast<std::size_t>(options_.max_clients);
-    clients_ = std::make_unique<Client[]>(slots);
+    slots_ = std::make_unique<Slot[]>(slots);
     receive_space_ = std::make_unique<ReceiveSpace>(slots, kRecvBufferBytes);
     for (int i = options_.max_clients - 1; i >= 0; --i) {
-        receive_space_->give(clients_[i], static_cast<std::size_t>(i));
-        clients_[i].next_free = free_head_;
-        free_head_ = static_cast<std::uint32_t>(i);
+        receive_space_->give(slots_[i], static_cast<std::size_t>(i));
+        slots_[i].next_free = free_head_;
+        free_head_ = static_cast<SlotId>(i);
     }
     to_flush_.reserve(slots);
     to_read_.reserve(slots);
     to_drop_.reserve(slots);
-    to_redraw_.reserve(slots);
     accepts_ = std::make_unique<PendingAccept[]>(static_cast<std::size_t>(options_.accepts));
 
     if (!listen_on_port())
@@ -403,7 +381,7 @@ void Server::post_accept(PendingAccept& accept) {
     }
     ++counters_.sockets;
     accept.op = Operation{};
-    accept.op.type = OP_ACCEPT;
+    accept.op.type = Op::Accept;
     accept.op.in_flight = true;
     ++accepts_posted_;
     // Receive length 0: the accept completes on connect, not on the client's first bytes (a telnet
@@ -468,42 +446,42 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
         refuse(socket, peer, proto::kErrServerFull, "server full");
         return;
     }
-    const std::uint32_t slot = free_head_;
+    const SlotId id = free_head_;
     // The key names the slot: every completion on this socket comes back with it.
-    if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket), port_, slot, 0)) {
+    if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket), port_, id, 0)) {
         log_error("CreateIoCompletionPort(client)", GetLastError());
         close_counted(socket, Close::Abortive);
         return;
     }
-    Client& client = clients_[slot];
-    assert(client.state == SlotState::Free && client.pending == 0);
-    free_head_ = client.next_free;
-    client.next_free = kNoSlot;
+    Slot& slot = slots_[id];
+    assert(slot.state == SlotState::Free && slot.pending == 0);
+    free_head_ = slot.next_free;
+    slot.next_free = kNoSlot;
     ++slots_in_use_;
-    ++client.generation;
-    client.state = SlotState::Open;
-    client.socket = socket;
-    std::snprintf(client.peer, sizeof client.peer, "%s", peer);
-    std::snprintf(client.address, sizeof client.address, "%s", address);
+    ++slot.generation;
+    slot.state = SlotState::Open;
+    slot.socket = socket;
+    std::snprintf(slot.peer, sizeof slot.peer, "%s", peer);
+    std::snprintf(slot.address, sizeof slot.address, "%s", address);
     if (options_.max_per_ip > 0)
         ++per_address_[address];  // an entry only while the address holds a connection
-    client.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
-    client.terminal = term::Terminal(&cp949_);
-    client.lines = TokenBucket(options_.line_rate, options_.line_burst);
+    slot.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
     if (options_.keepalive_s > 0)
         set_keepalive(socket, options_.keepalive_s);
     set_no_delay(socket);
     setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
     ++counters_.accepted;
-    client.joined = true;
+    slot.joined = true;
     counters_.peak = std::max(counters_.peak, ++counters_.online);
     if (!options_.echo)
-        room_.join(slot);  // named, placed, welcomed, announced
-    if (!options_.quiet)
-        std::printf("connect slot=%u nick=%s peer=%s online=%zu\n", slot,
-                    options_.echo ? "-" : std::string(room_.nick(slot)).c_str(), client.peer, counters_.online);
-    read_later(client);
+        sessions_.open(id);  // named, placed, welcomed, announced
+    if (!options_.quiet) {
+        const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
+        std::printf("connect slot=%u nick=%.*s peer=%s online=%zu\n", id, static_cast<int>(nick.size()), nick.data(),
+                    slot.peer, counters_.online);
+    }
+    read_later(slot);
 }
 
 // No room for it: say why and close gracefully. The socket is fresh and its send buffer empty,
@@ -519,294 +497,129 @@ void Server::refuse(SOCKET socket, const char* peer, std::string_view line, cons
 
 // ---- Receive ------------------------------------------------------------------------------------
 
-// The next receive is not posted the moment one completes: the client waits in `to_read_` until
+// The next receive is not posted the moment one completes: the slot waits in `to_read_` until
 // the replies to what it sent have gone out at the end of the loop turn (see run). A request-reply
 // peer has often answered by then, so the receive completes at once instead of waiting in the
 // kernel, and is handled on the spot. Oldest first, and at most kReadsPerTurn: a turn stays short
 // however many clients are busy, so accepts and other completions are taken often.
 void Server::read_deferred() {
     for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
-        Client& client = clients_[to_read_.pop()];  // its occupant may have changed meanwhile
-        if (client.state == SlotState::Open && !client.recv_op.in_flight && !client.reading_paused &&
-            client.paused_since_ms == 0)
-            post_recv(client);
+        Slot& slot = slots_[to_read_.pop()];  // its occupant may have changed meanwhile
+        if (slot.state == SlotState::Open && !slot.recv_op.in_flight && !slot.reading_paused &&
+            slot.paused_since_ms == 0)
+            post_recv(slot);
     }
 }
 
-// Posts the client's one receive. One that completes at once (skip-on-success) is handled right
-// here, and the client goes to the back of the read queue, so one flooding client cannot starve
+// Posts the slot's one receive. One that completes at once (skip-on-success) is handled right
+// here, and the slot goes to the back of the read queue, so one flooding client cannot starve
 // the rest.
-void Server::post_recv(Client& client) {
+void Server::post_recv(Slot& slot) {
     DWORD bytes = 0, error = 0;
     ++counters_.recv_calls;
     const std::uint64_t started_us = clock_.us();
-    const Posted posted = client.post_recv(bytes, error);
+    const Posted posted = slot.post_recv(bytes, error);
     counters_.recv_us += clock_.us() - started_us;
     switch (posted) {
     case Posted::Pending: break;
-    case Posted::Failed: drop(client, disconnect_reason(error)); break;
+    case Posted::Failed: drop(slot, disconnect_reason(error)); break;
     case Posted::DoneNow:
         ++counters_.recv_at_once;
-        if (on_recv_done(client, bytes, 0))
-            read_later(client);
+        if (on_recv_done(slot, bytes, 0))
+            read_later(slot);
         break;
     }
 }
 
-// Returns true when the client should be read from again.
-bool Server::on_recv_done(Client& client, DWORD bytes, DWORD error) {
-    if (client.state != SlotState::Open)
+// Returns true when the slot should be read from again. What the bytes mean is the session
+// layer's; what it answers (read on, pause, quit) is carried out here.
+bool Server::on_recv_done(Slot& slot, DWORD bytes, DWORD error) {
+    if (slot.state != SlotState::Open)
         return false;  // closing: nothing new is taken in
     if (error != 0) {
-        drop(client, disconnect_reason(error));
+        drop(slot, disconnect_reason(error));
         return false;
     }
     if (bytes == 0) {  // the peer closed its side (or half-closed it): it still gets what it is owed
-        close_when_drained(client, "peer closed");
+        close_when_drained(slot, "peer closed");
         return false;
     }
     counters_.bytes_in += bytes;
-    if (options_.echo) {
-        queue_bytes(client, client.recv_buffer, bytes);
-        // Flow control instead of drops: read again only while the echoes fit under the limit.
-        if (client.out.unsent() + kRecvBufferBytes > static_cast<std::size_t>(options_.send_limit)) {
-            client.reading_paused = true;
-            return false;
-        }
-        return true;
-    }
-    return feed(client, client.recv_buffer, bytes, true);
+    if (options_.echo)
+        return echo(slot, bytes);
+    return act_on(slot, slot.recv_buffer, bytes, sessions_.receive(id_of(slot), slot.recv_buffer, bytes, now_ms()));
 }
 
-// Hands received bytes to the client's terminal. Returns true when all were taken and the client
-// should be read from again. When it has spent its input budget, the rest waits in its receive
-// buffer (no new receive is posted meanwhile, so the OS holds whatever else it sends and TCP slows
-// it down) until resume_paced() feeds it: nothing is lost, nobody else waits.
-bool Server::feed(Client& client, const char* data, std::size_t size, bool fresh_receive) {
-    struct Sink {
-        Server& server;
-        Client& client;
-        bool on_line(std::string_view line) { return server.on_line(client, line); }
-        bool on_line_too_long() {
-            server.send(server.slot_of(client), proto::kErrLineTooLong);
-            return server.after_line(client);
-        }
-        void reply(std::string_view bytes) { server.queue_bytes(client, bytes.data(), bytes.size()); }
-        bool on_key(term::Key key) { return server.on_key(client, key); }
-    } sink{*this, client};
-    const bool all = fresh_receive ? client.terminal.feed(data, size, sink) : client.terminal.resume(data, size, sink);
-    if (client.terminal.take_resized() && client.state == SlotState::Open)
-        on_resize(client);
-    if (all || client.state != SlotState::Open || client.paused_since_ms == 0)
-        return all;  // all taken, or it quit or is being dropped
-    client.unread_begin = static_cast<std::uint32_t>(data + client.terminal.consumed() - client.recv_buffer);
-    client.unread_end = static_cast<std::uint32_t>(data + size - client.recv_buffer);
-    paced_.push({client.lines.ready_at(now_ms()), slot_of(client), client.generation});
-    return false;
-}
-
-// Returns false when the rest of the client's input is not to be read now: it is leaving, or it
-// has spent its budget.
-bool Server::on_line(Client& client, std::string_view line) {
-    ++counters_.lines_in;
-    if (room_.on_line(slot_of(client), line) == chat::After::Quit)
-        close_when_drained(client, "quit");
-    return after_line(client);
-}
-
-// A key of the board view: an arrow is a move, Esc Esc the line view again. Each costs the
-// budget a line does.
-bool Server::on_key(Client& client, term::Key key) {
-    if (key == term::Key::Leave)
-        toggle_board_view(slot_of(client));
-    else
-        room_.move(slot_of(client), proto::kSteps[static_cast<int>(key)]);
-    return after_line(client);
-}
-
-// Every line costs one of the client's budget, an over-long one too.
-bool Server::after_line(Client& client) {
-    if (client.state != SlotState::Open)
+// The lecture's echo server: the bytes go back unchanged. Flow control instead of drops: the slot
+// is read again only while its echoes fit under the send limit.
+bool Server::echo(Slot& slot, DWORD bytes) {
+    queue(slot, slot.recv_buffer, bytes);
+    if (slot.out.unsent() + kRecvBufferBytes > static_cast<std::size_t>(options_.send_limit)) {
+        slot.reading_paused = true;
         return false;
-    if (client.lines.spend(now_ms()))
-        return true;
-    client.paused_since_ms = now_ms();
-    ++counters_.throttled;
+    }
+    return true;
+}
+
+// What the session layer made of `chunk` (in the slot's receive buffer). Returns true when the
+// slot should be read from again. When it has spent its input budget, the rest waits in its
+// receive buffer (no new receive is posted meanwhile, so the OS holds whatever else it sends and
+// TCP slows it down) until resume_paced() feeds it: nothing is lost, nobody else waits.
+bool Server::act_on(Slot& slot, const char* chunk, std::size_t size, const session::Fed& fed) {
+    switch (fed.next) {
+    case session::Next::Read: return true;
+    case session::Next::Pause: {
+        const auto offset = static_cast<std::uint32_t>(chunk - slot.recv_buffer);
+        slot.unread_begin = offset + static_cast<std::uint32_t>(fed.consumed);
+        slot.unread_end = offset + static_cast<std::uint32_t>(size);
+        slot.paused_since_ms = now_ms();
+        ++counters_.throttled;
+        paced_.push({fed.resume_ms, id_of(slot), slot.generation});
+        return false;
+    }
+    case session::Next::Quit: close_when_drained(slot, "quit"); return false;
+    case session::Next::Stop: return false;
+    }
     return false;
 }
 
-// Clients whose budget has refilled get the rest of their input, then are read from again.
+// Slots whose budget has refilled get the rest of their input, then are read from again.
 void Server::resume_paced() {
     const std::uint64_t now = now_ms();
     while (!paced_.empty() && paced_.top().due_ms <= now) {
         const Paced due = paced_.top();
         paced_.pop();
-        Client& client = clients_[due.slot];
-        if (client.generation != due.generation || client.state != SlotState::Open || client.paused_since_ms == 0)
+        Slot& slot = slots_[due.slot];
+        if (slot.generation != due.generation || slot.state != SlotState::Open || slot.paused_since_ms == 0)
             continue;  // gone since, or closing: its input does not matter any more
-        counters_.throttled_ms += now - client.paused_since_ms;
-        client.paused_since_ms = 0;
-        if (feed(client, client.recv_buffer + client.unread_begin, client.unread_end - client.unread_begin, false))
-            read_later(client);
+        counters_.throttled_ms += now - slot.paused_since_ms;
+        slot.paused_since_ms = 0;
+        const char* rest = slot.recv_buffer + slot.unread_begin;
+        const std::size_t size = slot.unread_end - slot.unread_begin;
+        if (act_on(slot, rest, size, sessions_.resume(due.slot, rest, size, now)))
+            read_later(slot);
     }
-}
-
-// ---- The board view (/play; play.h draws it) -----------------------------------------------------
-
-// /play needs a terminal the server echoes to: its screen is the server's to draw. Asked again (or
-// Esc Esc), the line view comes back.
-void Server::toggle_board_view(chat::MemberId member) {
-    Client& client = clients_[member];
-    if (client.wants_board) {
-        client.wants_board = false;
-        show_lines(client, "* line view - /play brings the board back");
-    } else if (!client.terminal.echoing()) {
-        send(member, proto::kErrPlayNeedsTerminal);
-        send(member, proto::kPlayHint);
-    } else {
-        client.wants_board = true;
-        show_board(client);
-    }
-}
-
-// The whole view drawn, or the line view with a note when the window is too small for it.
-void Server::show_board(Client& client) {
-    const int width = client.terminal.width(), height = client.terminal.height();
-    if (!play::fits(width, height)) {
-        char note[160];
-        std::snprintf(note, sizeof note, "* the board needs a window of %dx%d, this one is %dx%d: line view until it grows",
-                      play::kMinWidth, play::kMinHeight, width, height);
-        show_lines(client, note);
-        return;
-    }
-    std::string bytes;
-    views_.open(room_, slot_of(client), width, height, bytes);
-    redrawn(client, term::View::Board, bytes);
-    // The chat so far, as many lines as the region shows over the typed line.
-    for (const std::string& line : room_.recent(static_cast<std::size_t>(height - play::kChatTop)))
-        send(slot_of(client), line);
-}
-
-void Server::show_lines(Client& client, std::string_view note) {
-    if (views_.viewing(slot_of(client))) {
-        std::string bytes;
-        views_.close(slot_of(client), &bytes);
-        redrawn(client, term::View::Lines, bytes);
-    }
-    send(slot_of(client), note);
-}
-
-// The window cleared and drawn for `view` by `bytes`: the typed line, which went with it, is
-// drawn again at the end of the turn, in the view's way.
-void Server::redrawn(Client& client, term::View view, const std::string& bytes) {
-    queue_bytes(client, bytes.data(), bytes.size());
-    client.terminal.set_view(view);
-    if (client.terminal.input_hidden())
-        to_redraw_.push(slot_of(client));
-}
-
-// A new window size (NAWS): the view is drawn again for it, or given up while it is too small.
-void Server::on_resize(Client& client) {
-    if (!client.wants_board)
-        return;
-    const bool viewing = views_.viewing(slot_of(client));
-    if (viewing || play::fits(client.terminal.width(), client.terminal.height()))
-        show_board(client);
-}
-
-void Server::write(chat::MemberId viewer, std::string_view bytes) {
-    queue_bytes(clients_[viewer], bytes.data(), bytes.size());
-}
-
-// The board views draw the move; every other member gets the MOVE line (only the mover, for a
-// bump at the edge).
-void Server::moved(chat::MemberId who, chat::Square from, chat::Square to, std::string_view line) {
-    if (from == to) {
-        if (!views_.viewing(who))
-            send(who, line);
-        return;
-    }
-    views_.moved(room_, who, from, to, *this);
-    broadcast_to(line, chat::kNobody, Audience::LineViews);
-}
-
-void Server::roster_changed(chat::MemberId who, chat::Square square) {
-    views_.roster_changed(room_, who, square, *this);
 }
 
 // ---- Send ---------------------------------------------------------------------------------------
 
-void Server::send(chat::MemberId to, std::string_view line) {
-    Client& client = clients_[to];
-    wire_.clear();
-    proto::append_wire_line(wire_, client.terminal.encoding() == proto::Encoding::Utf8 ? line
-                                                                                      : client.terminal.to_client(line));
-    ++counters_.lines_out;
-    queue_line(client, wire_);
-}
-
-// The line is encoded once for each encoding in use; each member gets a copy of the bytes in its
-// own queue.
-void Server::broadcast(std::string_view line, chat::MemberId except) {
-    broadcast_to(line, except, Audience::Everyone);
-}
-
-void Server::broadcast_to(std::string_view line, chat::MemberId except, Audience audience) {
-    wire_.clear();
-    proto::append_wire_line(wire_, line);
-    cp949_wire_.clear();
-    for (chat::MemberId member : room_.members()) {
-        if (member == except || (audience == Audience::LineViews && views_.viewing(member)))
-            continue;
-        Client& client = clients_[member];
-        if (client.terminal.encoding() == proto::Encoding::Cp949 && cp949_wire_.empty())
-            proto::append_wire_line(cp949_wire_, client.terminal.to_client(line));
-        ++counters_.lines_out;
-        queue_line(client, client.terminal.encoding() == proto::Encoding::Utf8 ? wire_ : cp949_wire_);
-    }
-}
-
-// A line for a client whose terminal the server echoes to goes above the line it is typing: the
-// first line of a turn takes that off the screen, and it is drawn again once the turn's lines are
-// queued (redraw_inputs), so many lines cost one erase and one redraw.
-void Server::queue_line(Client& client, const std::string& wire) {
-    if (client.terminal.echoing() && !client.terminal.input_hidden()) {
-        const std::string erase = client.terminal.hide_input();
-        if (!erase.empty()) {
-            queue_bytes(client, erase.data(), erase.size());
-            to_redraw_.push(slot_of(client));
-        }
-    }
-    queue_bytes(client, wire.data(), wire.size());
-}
-
-void Server::redraw_inputs() {
-    while (!to_redraw_.empty()) {
-        Client& client = clients_[to_redraw_.pop()];
-        const std::string input = client.terminal.show_input();
-        queue_bytes(client, input.data(), input.size());
-    }
-}
-
-void Server::set_encoding(chat::MemberId member, proto::Encoding encoding) {
-    clients_[member].terminal.set_encoding(encoding);
-}
-
-// Queues bytes for a client; the send itself starts at the end of the loop turn, so everything
-// queued meanwhile leaves in one WSASend.
-void Server::queue_bytes(Client& client, const char* data, std::size_t size) {
-    if (!client.is_live())
-        return;
+// Queues bytes for a slot; the send itself starts at the end of the loop turn, so everything
+// queued meanwhile leaves in one WSASend. False when the slot takes no more: it is closing, or
+// these bytes made it a slow consumer.
+bool Server::queue(Slot& slot, const char* data, std::size_t size) {
+    if (!slot.is_live())
+        return false;
     // A client that does not read would make us hold its lines without bound: past the limit it
     // is dropped, and nobody else waits for it.
-    if (client.out.unsent() + size > static_cast<std::size_t>(options_.send_limit)) {
+    if (slot.out.unsent() + size > static_cast<std::size_t>(options_.send_limit)) {
         ++counters_.slow_dropped;
-        drop(client, "slow consumer");
-        return;
+        drop(slot, "slow consumer");
+        return false;
     }
-    client.out.queue(data, size);
-    if (!client.send_op.in_flight)
-        to_flush_.push(slot_of(client));
+    slot.out.queue(data, size);
+    if (!slot.send_op.in_flight)
+        to_flush_.push(id_of(slot));
+    return true;
 }
 
 // Oldest first, and at most kSendsPerFlush. A chat line for 1,000 members is 1,000 WSASends,
@@ -816,27 +629,27 @@ void Server::queue_bytes(Client& client, const char* data, std::size_t size) {
 void Server::flush_sends() {
     // A send that completes at once may queue more (to the back): pop, not iterate.
     for (std::size_t n = std::min(to_flush_.size(), kSendsPerFlush); n > 0; --n) {
-        Client& client = clients_[to_flush_.pop()];
-        if (client.is_live() && client.out.start())
-            post_send(client);
+        Slot& slot = slots_[to_flush_.pop()];
+        if (slot.is_live() && slot.out.start())
+            post_send(slot);
     }
 }
 
 // Sends what `out` holds. A send the OS takes at once (skip-on-success) queues no completion: it
 // is finished here, and the next one posted if more is waiting.
-void Server::post_send(Client& client) {
+void Server::post_send(Slot& slot) {
     for (;;) {
         DWORD bytes = 0, error = 0;
         ++counters_.send_calls;
         const std::uint64_t started_us = clock_.us();
-        const Posted posted = client.post_send(bytes, error);
+        const Posted posted = slot.post_send(bytes, error);
         counters_.send_us += clock_.us() - started_us;
         switch (posted) {
         case Posted::Pending: return;
-        case Posted::Failed: drop(client, disconnect_reason(error)); return;
+        case Posted::Failed: drop(slot, disconnect_reason(error)); return;
         case Posted::DoneNow:
             ++counters_.send_at_once;
-            if (!on_send_done(client, bytes, 0))
+            if (!on_send_done(slot, bytes, 0))
                 return;
         }
     }
@@ -844,110 +657,107 @@ void Server::post_send(Client& client) {
 
 // Returns true when another send should be posted at once (the rest of a short send, or what was
 // queued while this one was in flight).
-bool Server::on_send_done(Client& client, DWORD bytes, DWORD error) {
-    if (!client.is_live())
+bool Server::on_send_done(Slot& slot, DWORD bytes, DWORD error) {
+    if (!slot.is_live())
         return false;
     if (error != 0) {
-        drop(client, disconnect_reason(error));
+        drop(slot, disconnect_reason(error));
         return false;
     }
     counters_.bytes_out += bytes;
-    if (client.out.on_sent(bytes))
+    if (slot.out.on_sent(bytes))
         return true;
-    if (client.state == SlotState::Draining) {
-        close_client(client, Close::Graceful);
-    } else if (client.reading_paused &&
-               client.out.unsent() + kRecvBufferBytes <= static_cast<std::size_t>(options_.send_limit)) {
-        client.reading_paused = false;
-        read_later(client);
+    if (slot.state == SlotState::Draining) {
+        close_slot(slot, Close::Graceful);
+    } else if (slot.reading_paused &&
+               slot.out.unsent() + kRecvBufferBytes <= static_cast<std::size_t>(options_.send_limit)) {
+        slot.reading_paused = false;
+        read_later(slot);
     }
     return false;
 }
 
 // ---- Close and slot reuse -----------------------------------------------------------------------
 
-// The client is no longer online: logged, and gone from the room (announced unless the server is
-// stopping). Its socket is the caller's business.
-void Server::leave(Client& client, const char* reason) {
-    if (!client.joined)
+// The connection is no longer online: logged, and gone from the room (announced unless the server
+// is stopping). Its socket is the caller's business.
+void Server::leave(Slot& slot, const char* reason) {
+    if (!slot.joined)
         return;
-    client.joined = false;
+    slot.joined = false;
     --counters_.online;
-    const std::uint32_t slot = slot_of(client);
-    if (!options_.quiet)
-        std::printf("disconnect slot=%u nick=%s peer=%s reason=%s online=%zu\n", slot,
-                    options_.echo ? "-" : std::string(room_.nick(slot)).c_str(), client.peer, reason,
-                    counters_.online);
-    if (!options_.echo) {
-        views_.close(slot, nullptr);  // before the room tells the views: it is one of them no more
-        room_.leave(slot, !stopping_);
+    const SlotId id = id_of(slot);
+    if (!options_.quiet) {
+        const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
+        std::printf("disconnect slot=%u nick=%.*s peer=%s reason=%s online=%zu\n", id, static_cast<int>(nick.size()),
+                    nick.data(), slot.peer, reason, counters_.online);
     }
+    if (!options_.echo)
+        sessions_.close(id, !stopping_);
 }
 
 // Draining: nothing more is read; the socket closes gracefully once the last queued byte is out.
-void Server::close_when_drained(Client& client, const char* reason) {
-    if (client.state != SlotState::Open)
+void Server::close_when_drained(Slot& slot, const char* reason) {
+    if (slot.state != SlotState::Open)
         return;
-    leave(client, reason);
-    client.state = SlotState::Draining;
-    if (!client.send_op.in_flight && !client.out.has_queued())
-        close_client(client, Close::Graceful);
+    leave(slot, reason);
+    slot.state = SlotState::Draining;
+    if (!slot.send_op.in_flight && !slot.out.has_queued())
+        close_slot(slot, Close::Graceful);
 }
 
 // Dropping: closed abortively at the end of the turn (close_dropped), never in the middle of a
 // broadcast that walks the member list.
-void Server::drop(Client& client, std::string reason) {
-    if (!client.is_live())
+void Server::drop(Slot& slot, std::string reason) {
+    if (!slot.is_live())
         return;
-    client.state = SlotState::Dropping;
+    slot.state = SlotState::Dropping;
     if (reason == "keepalive timeout")
         ++counters_.keepalive_closed;
-    client.drop_reason = std::move(reason);
-    to_drop_.push(slot_of(client));
+    slot.drop_reason = std::move(reason);
+    to_drop_.push(id_of(slot));
 }
 
 void Server::close_dropped() {
     while (!to_drop_.empty()) {  // leave() may announce, and an announcement may drop more
-        Client& client = clients_[to_drop_.pop()];
-        if (client.state != SlotState::Dropping)
+        Slot& slot = slots_[to_drop_.pop()];
+        if (slot.state != SlotState::Dropping)
             continue;
-        leave(client, client.drop_reason.c_str());
-        close_client(client, Close::Abortive);
+        leave(slot, slot.drop_reason.c_str());
+        close_slot(slot, Close::Abortive);
     }
 }
 
 // The socket is closed now; the slot waits in Closed for the completions of what was posted
 // (closing cancels them), and is released when the last one is back.
-void Server::close_client(Client& client, Close how) {
-    if (client.state == SlotState::Free || client.state == SlotState::Closed)
+void Server::close_slot(Slot& slot, Close how) {
+    if (slot.state == SlotState::Free || slot.state == SlotState::Closed)
         return;
-    leave(client, "closed");
-    close_counted(client.socket, how);
-    client.state = SlotState::Closed;
-    if (client.pending == 0)
-        release_slot(client);
+    leave(slot, "closed");
+    close_counted(slot.socket, how);
+    slot.state = SlotState::Closed;
+    if (slot.pending == 0)
+        release_slot(slot);
 }
 
 // Back on the free list only now: socket closed and nothing posted on it left to complete.
-void Server::release_slot(Client& client) {
-    assert(client.state == SlotState::Closed && client.pending == 0 && client.socket == INVALID_SOCKET);
-    assert(!client.recv_op.in_flight && !client.send_op.in_flight && !client.joined);
-    client.out.reset(kKeepBufferBytes);
-    client.state = SlotState::Free;
-    client.reading_paused = false;
-    if (client.paused_since_ms != 0)
-        counters_.throttled_ms += now_ms() - client.paused_since_ms;
-    client.paused_since_ms = 0;
-    client.drop_reason.clear();
-    client.wants_board = false;
-    client.terminal = term::Terminal();
+void Server::release_slot(Slot& slot) {
+    assert(slot.state == SlotState::Closed && slot.pending == 0 && slot.socket == INVALID_SOCKET);
+    assert(!slot.recv_op.in_flight && !slot.send_op.in_flight && !slot.joined);
+    slot.out.reset(kKeepBufferBytes);
+    slot.state = SlotState::Free;
+    slot.reading_paused = false;
+    if (slot.paused_since_ms != 0)
+        counters_.throttled_ms += now_ms() - slot.paused_since_ms;
+    slot.paused_since_ms = 0;
+    slot.drop_reason.clear();
     if (options_.max_per_ip > 0) {
-        const auto count = per_address_.find(client.address);
+        const auto count = per_address_.find(slot.address);
         if (count != per_address_.end() && --count->second == 0)
             per_address_.erase(count);
     }
-    client.next_free = free_head_;
-    free_head_ = slot_of(client);
+    slot.next_free = free_head_;
+    free_head_ = id_of(slot);
     --slots_in_use_;
 }
 
@@ -966,7 +776,7 @@ void Server::dispatch(const OVERLAPPED_ENTRY& entry) {
     }
     Operation& op = *operation_of(entry.lpOverlapped);
     switch (op.type) {
-    case OP_ACCEPT: {
+    case Op::Accept: {
         // Accepts complete with the listener's key: the OVERLAPPED says which accept this was.
         // After the shutdown has closed the listener, there is no socket to ask for the status
         // (WSAGetOverlappedResult needs the one the operation was started on): it was cancelled.
@@ -975,41 +785,41 @@ void Server::dispatch(const OVERLAPPED_ENTRY& entry) {
                                                            : completion_error(listener_, entry.lpOverlapped));
         break;
     }
-    case OP_RECV:
-    case OP_SEND:
+    case Op::Recv:
+    case Op::Send:
         if (entry.lpCompletionKey >= static_cast<ULONG_PTR>(options_.max_clients)) {
             std::fprintf(stderr, "error: completion with unknown key %llu ignored\n",
                          static_cast<unsigned long long>(entry.lpCompletionKey));
             return;
         }
-        on_client_io(clients_[entry.lpCompletionKey], op, entry.dwNumberOfBytesTransferred);
+        on_slot_io(slots_[entry.lpCompletionKey], op, entry.dwNumberOfBytesTransferred);
         break;
-    case OP_CONNECT:
+    case Op::Connect:
         break;  // the server connects nowhere
     }
 }
 
-void Server::on_client_io(Client& client, Operation& op, DWORD bytes) {
+void Server::on_slot_io(Slot& slot, Operation& op, DWORD bytes) {
     // A slot is reused only when nothing is pending on it, so this cannot happen; if it ever
     // did, the completion belongs to a previous occupant and must not touch the new one.
-    if (op.generation != client.generation || client.state == SlotState::Free || !op.in_flight) {
-        std::fprintf(stderr, "error: stale completion for slot %u ignored\n", slot_of(client));
+    if (op.generation != slot.generation || slot.state == SlotState::Free || !op.in_flight) {
+        std::fprintf(stderr, "error: stale completion for slot %u ignored\n", id_of(slot));
         return;
     }
-    client.completed(op);
-    if (client.state == SlotState::Closed) {  // cancelled by our own close
-        if (client.pending == 0)
-            release_slot(client);
+    slot.finish(op);
+    if (slot.state == SlotState::Closed) {  // cancelled by our own close
+        if (slot.pending == 0)
+            release_slot(slot);
         return;
     }
     // Error 64 also comes back for I/O our own closesocket cancelled; the slot state above is
     // what tells the two apart, not the code.
-    const DWORD error = completion_error(client.socket, &op.overlapped);
-    if (op.type == OP_RECV) {
-        if (on_recv_done(client, bytes, error))
-            read_later(client);
-    } else if (on_send_done(client, bytes, error)) {
-        post_send(client);
+    const DWORD error = completion_error(slot.socket, &op.overlapped);
+    if (op.type == Op::Recv) {
+        if (on_recv_done(slot, bytes, error))
+            read_later(slot);
+    } else if (on_send_done(slot, bytes, error)) {
+        post_send(slot);
     }
 }
 
@@ -1023,12 +833,12 @@ void Server::begin_shutdown() {
     // come back failed and on_accept_done closes their sockets.
     close_counted(listener_, Close::Abortive);
     for (int i = 0; i < options_.max_clients; ++i) {
-        Client& client = clients_[i];
-        if (client.state != SlotState::Open)
+        Slot& slot = slots_[i];
+        if (slot.state != SlotState::Open)
             continue;
         if (!options_.echo)
-            send(static_cast<chat::MemberId>(i), proto::kShutdownNotice);
-        close_when_drained(client, "server shutdown");
+            sessions_.deliver(static_cast<SlotId>(i), proto::kShutdownNotice);
+        close_when_drained(slot, "server shutdown");
     }
 }
 
@@ -1039,7 +849,7 @@ void Server::on_tick() {
             // The flush time is up: whoever has not taken their last lines is cut off.
             sockets_force_closed_ = true;
             for (int i = 0; i < options_.max_clients; ++i)
-                close_client(clients_[i], Close::Abortive);
+                close_slot(slots_[i], Close::Abortive);
         }
         return;
     }
@@ -1070,10 +880,10 @@ int Server::run() {
             close_dropped();
         }
         resume_paced();
-        redraw_inputs();
+        sessions_.end_turn();
         flush_sends();
         read_deferred();
-        redraw_inputs();
+        sessions_.end_turn();
         flush_sends();
         close_dropped();  // a receive or send that failed at once
         count_turn(clock_.us() - turn_started_us);
@@ -1121,14 +931,14 @@ std::string Server::stats_text() {
                   "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu "
                   "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu "
                   "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu board_views=%llu",
-                  n(counters_.online), n(counters_.peak), n(counters_.accepted), n(counters_.lines_in),
-                  n(counters_.lines_out), n(counters_.bytes_in), n(counters_.bytes_out), n(counters_.slow_dropped),
+                  n(counters_.online), n(counters_.peak), n(counters_.accepted), n(sessions_.counters().lines_in),
+                  n(sessions_.counters().lines_out), n(counters_.bytes_in), n(counters_.bytes_out), n(counters_.slow_dropped),
                   counters_.sockets, static_cast<unsigned long>(handles), n(memory.WorkingSetSize / 1024),
                   n((now_ms() - started_ms_) / 1000), n(counters_.recv_calls), n(counters_.recv_at_once),
                   n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues), options_.line_rate,
                   options_.line_burst, n(counters_.throttled), n(counters_.throttled_ms), n(counters_.refused),
                   n(counters_.refused_per_ip), n(counters_.keepalive_closed), n(counters_.turns), n(counters_.turn_us),
-                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(views_.count()));
+                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(sessions_.board_views()));
     return text;
 }
 

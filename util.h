@@ -4,13 +4,21 @@
 #pragma once
 
 #include <algorithm>
-#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// ---- Slots ------------------------------------------------------------------------------------------
+
+// A connection's slot: its index in the server's fixed array, its completion key, and the name the
+// session layer, the room and the board views know the member by. One number for one connection,
+// under one name in every layer; a slot's occupants over time are told apart by the core alone
+// (its generation).
+using SlotId = std::uint32_t;
+constexpr SlotId kNoSlot = 0xFFFFFFFFu;
 
 // ---- The slot queue ---------------------------------------------------------------------------
 
@@ -26,15 +34,15 @@ public:
     }
     bool empty() const { return count_ == 0; }
     std::size_t size() const { return count_; }
-    bool contains(std::uint32_t slot) const { return queued_[slot]; }
-    void push(std::uint32_t slot) {
+    bool contains(SlotId slot) const { return queued_[slot]; }
+    void push(SlotId slot) {
         if (queued_[slot])
             return;
         queued_[slot] = true;
         ring_[(head_ + count_++) % ring_.size()] = slot;
     }
-    std::uint32_t pop() {
-        const std::uint32_t slot = ring_[head_];
+    SlotId pop() {
+        const SlotId slot = ring_[head_];
         head_ = (head_ + 1) % ring_.size();
         --count_;
         queued_[slot] = false;
@@ -42,7 +50,7 @@ public:
     }
 
 private:
-    std::vector<std::uint32_t> ring_;
+    std::vector<SlotId> ring_;
     std::vector<bool> queued_;
     std::size_t head_ = 0, count_ = 0;
 };

@@ -167,7 +167,7 @@ TEST(chat_bots_check_each_other_bot_s_lines_in_order_from_the_first_heard) {
 TEST(a_reconnected_chat_bot_owes_nothing_said_while_it_was_away) {
     Bot bot = welcomed(Mix::Chat);
     bot.hear("guest9: c 9.1.5000");
-    bot.talk.reconnected();
+    bot.talk.restart();
     bot.hear("* welcome guest40, 3 online - /help lists commands");
     bot.hear("guest9: c 9.7.6000");
     CHECK(bot.error_count() == 0);
@@ -239,7 +239,7 @@ TEST(a_reconnect_awaits_the_welcome_again) {
     Bot bot = welcomed(Mix::Move);
     bot.send();
     bot.hear("MOVE guest3 5 5");
-    bot.talk.reconnected();
+    bot.talk.restart();
     CHECK(!bot.talk.welcomed());
     bot.hear("* welcome guest12, 1 online - /help lists commands");
     bot.send();

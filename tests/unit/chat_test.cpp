@@ -11,65 +11,51 @@
 
 namespace {
 
-using chat::After;
-using chat::MemberId;
 using Lines = std::vector<std::string>;
 
-// Records every line each member was sent, delivering broadcasts the way the server does.
-struct FakeTransport : chat::Transport {
+// Records every line each member was sent, delivering broadcasts the way the session layer does
+// when nobody is in a board view; keeps the changes the room returned.
+struct FakeMembers : chat::Members {
     const chat::Room* room = nullptr;
-    std::map<MemberId, Lines> lines;
-    void send(MemberId to, std::string_view line) override { lines[to].emplace_back(line); }
-    void broadcast(std::string_view line, MemberId except) override {
-        for (MemberId id : room->members())
+    std::map<SlotId, Lines> lines;
+    void deliver(SlotId to, std::string_view line, chat::LineKind) override { lines[to].emplace_back(line); }
+    void broadcast(std::string_view line, SlotId except, chat::LineKind) override {
+        for (SlotId id : room->members())
             if (id != except)
                 lines[id].emplace_back(line);
     }
-    std::string stats_text() override { return "online=" + std::to_string(room->members().size()); }
-    std::map<MemberId, proto::Encoding> encodings;
-    void set_encoding(MemberId member, proto::Encoding encoding) override { encodings[member] = encoding; }
-    // As the server delivers a move when nobody is in a board view.
-    void moved(MemberId who, chat::Square from, chat::Square to, std::string_view line) override {
-        if (from == to)
-            send(who, line);
-        else
-            broadcast(line, chat::kNobody);
-        moves.push_back({who, from, to});
-    }
-    struct Move {
-        MemberId who;
-        chat::Square from, to;
-    };
-    std::vector<Move> moves;
-    std::vector<std::pair<MemberId, chat::Square>> roster_changes;
-    void roster_changed(MemberId who, chat::Square square) override { roster_changes.emplace_back(who, square); }
-    std::vector<MemberId> toggled;
-    void toggle_board_view(MemberId member) override { toggled.push_back(member); }
 };
 
 struct Chat {
-    FakeTransport transport;
-    chat::Room room{transport, 200};
-    Chat() { transport.room = &room; }
+    FakeMembers members;
+    chat::Room room{members, 200};
+    std::vector<chat::Change> changes;  // what the room returned, None left out
+    Chat() { members.room = &room; }
 
-    MemberId join(MemberId id) {
-        room.join(id);
+    SlotId join(SlotId id) {
+        keep(room.join(id));
         return id;
     }
+    void keep(const chat::Change& change) {
+        if (change.kind != chat::Change::Kind::None)
+            changes.push_back(change);
+    }
+    // One line as the session layer hands it to the room: parsed.
+    void line(SlotId id, const std::string& text) { keep(room.on_command(id, proto::parse_command(text))); }
     // The lines `id` was sent since the last call.
-    Lines take(MemberId id) {
-        Lines got = transport.lines[id];
-        transport.lines[id].clear();
+    Lines take(SlotId id) {
+        Lines got = members.lines[id];
+        members.lines[id].clear();
         return got;
     }
     // What `id` is sent in answer to `line` (whatever it was sent before is dropped first).
-    Lines say(MemberId id, const std::string& line) {
+    Lines say(SlotId id, const std::string& line) {
         take(id);
-        room.on_line(id, line);
+        this->line(id, line);
         return take(id);
     }
     // Where /who says `id` is: "... nick (x,y) ...".
-    std::pair<int, int> square(MemberId id) {
+    std::pair<int, int> square(SlotId id) {
         const Lines who = say(id, "/who");
         const std::string entry = std::string(room.nick(id)) + " (";
         std::size_t at = who.size() == 1 ? who[0].find(entry) : std::string::npos;
@@ -80,12 +66,12 @@ struct Chat {
         const char* xy = who[0].c_str() + at + entry.size();
         return {xy[0] - '0', xy[2] - '0'};
     }
-    std::pair<int, int> at(MemberId id) const {
+    std::pair<int, int> at(SlotId id) const {
         const chat::Square square = room.square(id);
         return {square.x, square.y};
     }
     void clear() {
-        for (auto& entry : transport.lines)
+        for (auto& entry : members.lines)
             entry.second.clear();
     }
 };
@@ -174,7 +160,7 @@ TEST(who_lists_everyone_with_their_square) {
 
 TEST(who_stops_at_fifty_names) {
     Chat c;
-    for (MemberId id = 0; id < 54; ++id)
+    for (SlotId id = 0; id < 54; ++id)
         c.join(id);
     const Lines who = c.say(0, "/who");
     CHECK(who.size() == 1);
@@ -224,10 +210,10 @@ TEST(a_move_needs_a_direction) {
 
 TEST(the_board_shows_me_one_other_and_several) {
     Chat c;
-    for (MemberId id = 0; id < 5; ++id)
+    for (SlotId id = 0; id < 5; ++id)
         c.join(id);
     c.say(4, "/nick zed");
-    auto corner = [&](MemberId id, const char* vertical, const char* horizontal) {
+    auto corner = [&](SlotId id, const char* vertical, const char* horizontal) {
         for (int i = 0; i < 8; ++i)
             c.say(id, std::string("/move ") + vertical), c.say(id, std::string("/move ") + horizontal);
     };
@@ -248,7 +234,7 @@ TEST(the_board_shows_me_one_other_and_several) {
 TEST(newcomers_take_free_squares_while_there_are_any) {
     Chat c;
     std::set<std::pair<int, int>> squares;
-    for (MemberId id = 0; id < 64; ++id) {
+    for (SlotId id = 0; id < 64; ++id) {
         c.join(id);
         squares.insert(c.at(id));
         CHECK(c.at(id) == c.square(id) || id >= 50);  // what /who says, while it lists it
@@ -261,8 +247,8 @@ TEST(newcomers_take_free_squares_while_there_are_any) {
 
 TEST(joined_and_left_notices_stop_above_the_crowd_limit) {
     Chat c;
-    const MemberId limit = proto::kCrowdNoticeLimit;
-    for (MemberId id = 0; id < limit; ++id)
+    const SlotId limit = proto::kCrowdNoticeLimit;
+    for (SlotId id = 0; id < limit; ++id)
         c.join(id);
     CHECK(c.take(0).size() == limit);  // its welcome and one notice for each of the others
     c.join(limit);  // one more than the limit: announced to nobody
@@ -293,13 +279,6 @@ TEST(ping_answers_the_token_byte_for_byte) {
     CHECK((c.say(0, "/PING") == Lines{"PONG"}));
 }
 
-TEST(stats_come_from_the_transport) {
-    Chat c;
-    c.join(0), c.join(1);
-    c.clear();
-    CHECK((c.say(0, "/stats") == Lines{"STATS online=2"}));
-}
-
 TEST(help_lists_every_command_in_one_column) {
     Chat c;
     c.join(0);
@@ -312,17 +291,6 @@ TEST(help_lists_every_command_in_one_column) {
     CHECK(help.back() == "*   /quit           leave");
 }
 
-TEST(encoding_sets_the_members_encoding_and_says_so) {
-    Chat c;
-    c.join(0);
-    CHECK((c.say(0, "/encoding cp949") == Lines{"* encoding cp949"}));
-    CHECK(c.transport.encodings[0] == proto::Encoding::Cp949);
-    CHECK((c.say(0, "/ENCODING UTF8") == Lines{"* encoding utf8"}));
-    CHECK(c.transport.encodings[0] == proto::Encoding::Utf8);
-    CHECK((c.say(0, "/encoding latin1") == Lines{"ERR usage: /encoding utf8|cp949"}));
-    CHECK((c.say(0, "/encoding") == Lines{"ERR usage: /encoding utf8|cp949"}));
-}
-
 TEST(unknown_commands_say_so) {
     Chat c;
     c.join(0);
@@ -330,14 +298,35 @@ TEST(unknown_commands_say_so) {
     CHECK((c.say(0, "/dance now") == Lines{"ERR unknown command /dance (try /help)"}));
 }
 
-TEST(quit_says_bye_and_asks_for_the_close) {
+TEST(what_a_board_shows_is_returned_as_a_change) {
     Chat c;
     c.join(0), c.join(1);
-    c.clear();
-    CHECK(c.room.on_line(0, "/quit") == After::Quit);
-    CHECK((c.take(0) == Lines{"* bye"}));
-    CHECK(c.take(1).empty());  // the leaving is the server's to announce, once the member is gone
-    CHECK(c.room.on_line(1, "/ping") == After::Read);
+    CHECK(c.changes.size() == 2 && c.changes[1].kind == chat::Change::Kind::Roster && c.changes[1].who == 1);
+    c.changes.clear();
+    const chat::Square from = c.room.square(0);
+    const std::string dir = from.x < 7 ? "right" : "left";
+    c.line(0, "/move " + dir);
+    CHECK(c.changes.size() == 1 && c.changes[0].kind == chat::Change::Kind::Move && c.changes[0].who == 0);
+    CHECK(c.changes[0].from == from && c.changes[0].to == c.room.square(0) && !(from == c.room.square(0)));
+    c.changes.clear();
+    c.line(0, "hello"), c.line(0, "/who"), c.line(0, "/nick taken!"), c.line(0, "/move sideways");
+    CHECK(c.changes.empty());  // nothing a board shows
+    c.line(0, "/nick Ann");
+    CHECK(c.changes.size() == 1 && c.changes[0].kind == chat::Change::Kind::Roster && c.changes[0].to == c.room.square(0));
+    c.changes.clear();
+    c.keep(c.room.leave(1, true));
+    CHECK(c.changes.size() == 1 && c.changes[0].kind == chat::Change::Kind::Roster && c.changes[0].who == 1);
+}
+
+TEST(a_bump_at_the_edge_changes_nothing_a_board_shows) {
+    Chat c;
+    c.join(0);
+    for (int i = 0; i < 8; ++i)
+        c.line(0, "/move u"), c.line(0, "/move l");
+    c.changes.clear();
+    c.line(0, "/move up");
+    CHECK(c.changes.empty());
+    CHECK(c.room.move(0, proto::kSteps[2]).kind == chat::Change::Kind::None);  // left, at x = 0
 }
 
 }  // namespace
@@ -348,9 +337,9 @@ TEST(the_room_keeps_its_recent_lines_for_a_board_view_to_open_with) {
     c.join(1);
     CHECK((c.room.recent(5) == std::vector<std::string>{"* guest1 joined", "* guest2 joined"}));
     for (int n = 0; n < 40; ++n)
-        c.room.on_line(0, "line " + std::to_string(n));
-    c.room.on_line(1, "/ping x");  // not everyone's: not kept
-    c.room.on_line(1, "/move u");
+        c.line(0, "line " + std::to_string(n));
+    c.line(1, "/ping x");  // not everyone's: not kept
+    c.line(1, "/move u");
     CHECK((c.room.recent(2) == std::vector<std::string>{"guest1: line 38", "guest1: line 39"}));
     const auto all = c.room.recent(1000);
     CHECK(all.size() == chat::kRecentLines && all.front() == "guest1: line 8" && all.back() == "guest1: line 39");

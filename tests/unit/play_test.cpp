@@ -10,7 +10,6 @@
 
 namespace {
 
-using chat::MemberId;
 using chat::Square;
 
 // The part of a VT100 the views use: CUP, EL, ED, DECSTBM (the region is not needed here), text.
@@ -57,55 +56,52 @@ struct Window {
     std::string board_row(int y) const { return text(y).substr(0, 17); }
 };
 
-// The room's transport hands board changes to the views, as the server does; every viewer's bytes
-// are drawn on its window and kept for a look at their size.
-struct Play : chat::Transport, play::Screen {
+// The room's changes go to the views, as the session layer hands them on; every viewer's bytes are
+// drawn on its window and kept for a look at their size.
+struct Play : chat::Members, play::Screen {
     chat::Room room{*this, 2000};
     play::Views views{2000};
-    std::map<MemberId, Window> windows;
-    std::map<MemberId, std::string> sent;  // since the last take()
-    std::map<MemberId, int> columns;       // where each viewer's typed line ends
+    std::map<SlotId, Window> windows;
+    std::map<SlotId, std::string> sent;  // since the last take()
+    std::map<SlotId, int> columns;       // where each viewer's typed line ends
 
-    void send(MemberId, std::string_view) override {}
-    void broadcast(std::string_view, MemberId) override {}
-    std::string stats_text() override { return {}; }
-    void set_encoding(MemberId, proto::Encoding) override {}
-    void moved(MemberId who, Square from, Square to, std::string_view) override {
-        if (!(from == to))
-            views.moved(room, who, from, to, *this);
-    }
-    void roster_changed(MemberId who, Square square) override { views.roster_changed(room, who, square, *this); }
-    void toggle_board_view(MemberId) override {}
-    void write(MemberId viewer, std::string_view bytes) override {
+    void deliver(SlotId, std::string_view, chat::LineKind) override {}
+    void broadcast(std::string_view, SlotId, chat::LineKind) override {}
+    void queue(SlotId viewer, std::string_view bytes) override {
         sent[viewer].append(bytes.data(), bytes.size());
         windows[viewer].feed(std::string(bytes));
     }
-    int input_column(MemberId viewer) override { return columns.count(viewer) ? columns[viewer] : 1; }
+    int input_column(SlotId viewer) override { return columns.count(viewer) ? columns[viewer] : 1; }
 
-    void open(MemberId viewer, int width = 80, int height = 24) {
+    void join(SlotId id) { views.show(room, room.join(id), *this); }
+    void leave(SlotId id) { views.show(room, room.leave(id, false), *this); }
+    void move(SlotId id, proto::Step step) { views.show(room, room.move(id, step), *this); }
+    void line(SlotId id, const std::string& text) { views.show(room, room.on_command(id, proto::parse_command(text)), *this); }
+
+    void open(SlotId viewer, int width = 80, int height = 24) {
         std::string bytes;
         views.open(room, viewer, width, height, bytes);
         windows[viewer] = Window(width, height);
         windows[viewer].feed(bytes);
     }
-    std::string take(MemberId viewer) {
+    std::string take(SlotId viewer) {
         std::string bytes = sent[viewer];
         sent[viewer].clear();
         return bytes;
     }
     // Puts `id` on (x, y) by moves from where it was placed.
-    void walk(MemberId id, int x, int y) {
-        while (room.square(id).x < x) room.move(id, {1, 0});
-        while (room.square(id).x > x) room.move(id, {-1, 0});
-        while (room.square(id).y < y) room.move(id, {0, 1});
-        while (room.square(id).y > y) room.move(id, {0, -1});
+    void walk(SlotId id, int x, int y) {
+        while (room.square(id).x < x) move(id, {1, 0});
+        while (room.square(id).x > x) move(id, {-1, 0});
+        while (room.square(id).y < y) move(id, {0, 1});
+        while (room.square(id).y > y) move(id, {0, -1});
     }
-    void join_all(MemberId count) {
-        for (MemberId id = 0; id < count; ++id)
-            room.join(id);
+    void join_all(SlotId count) {
+        for (SlotId id = 0; id < count; ++id)
+            join(id);
     }
-    void join_at(MemberId id, int x, int y) {
-        room.join(id);
+    void join_at(SlotId id, int x, int y) {
+        join(id);
         walk(id, x, y);
     }
 };
@@ -139,12 +135,12 @@ TEST(a_move_rewrites_the_two_squares_and_the_movers_row_then_puts_the_cursor_bac
     p.join_at(1, 3, 0);
     p.open(0);
     p.columns[0] = 6;  // "hello" typed
-    p.room.move(1, {0, 1});
+    p.move(1, {0, 1});
     const std::string bytes = p.take(0);
     CHECK(bytes == "\x1b[1;9H.\x1b[2;9Hg\x1b[3;22H  guest2 (3,1)\x1b[K\x1b[24;6H");
     CHECK(p.windows[0].board_row(0) == "0 . . @ . . . . .");
     CHECK(p.windows[0].board_row(1) == "1 . . . g . . . .");
-    p.room.move(0, {-1, 0});  // the viewer itself
+    p.move(0, {-1, 0});  // the viewer itself
     CHECK(p.windows[0].board_row(0) == "0 . @ . . . . . .");
     CHECK(p.windows[0].text(1).substr(21) == "@ guest1 (1,0)");
 }
@@ -156,9 +152,9 @@ TEST(squares_show_a_letter_for_one_other_and_a_plus_for_several) {
     p.walk(1, 5, 5);
     p.walk(2, 6, 5);
     p.open(0);
-    p.room.move(2, {-1, 0});  // onto guest2's square
+    p.move(2, {-1, 0});  // onto guest2's square
     CHECK(p.windows[0].board_row(5) == "5 . . . . . + . .");
-    p.room.leave(1, false);
+    p.leave(1);
     CHECK(p.windows[0].board_row(5) == "5 . . . . . g . .");  // guest3 alone there
     p.walk(0, 5, 5);  // the viewer joins it: it sees itself
     CHECK(p.windows[0].board_row(5) == "5 . . . . . @ . .");
@@ -167,12 +163,12 @@ TEST(squares_show_a_letter_for_one_other_and_a_plus_for_several) {
 
 TEST(a_move_costs_a_viewer_the_same_bytes_whatever_the_crowd) {
     // The last to join moves one square: it is not among the 7 names the view lists.
-    auto cost = [](MemberId crowd) {
+    auto cost = [](SlotId crowd) {
         Play p;
         p.join_all(crowd);
         p.open(0);
-        const MemberId mover = crowd - 1;
-        p.room.move(mover, {p.room.square(mover).x < 7 ? 1 : -1, 0});
+        const SlotId mover = crowd - 1;
+        p.move(mover, {p.room.square(mover).x < 7 ? 1 : -1, 0});
         return p.take(0).size();
     };
     const std::size_t alone = cost(20), crowded = cost(1500);
@@ -185,12 +181,12 @@ TEST(nothing_is_sent_when_nothing_a_viewer_sees_changed) {
     Play p;
     p.join_all(13);
     p.open(0);
-    for (MemberId id : {10u, 11u, 12u})
+    for (SlotId id : {10u, 11u, 12u})
         p.walk(id, 4, 4);
-    for (MemberId id : {8u, 9u})
+    for (SlotId id : {8u, 9u})
         p.walk(id, 5, 4);
     p.take(0);
-    p.room.move(10, {1, 0});  // (4,4) keeps two, (5,4) gets a third: '+' and '+' still; 10 is not listed
+    p.move(10, {1, 0});  // (4,4) keeps two, (5,4) gets a third: '+' and '+' still; 10 is not listed
     CHECK(p.take(0).empty());
 }
 
@@ -206,7 +202,7 @@ TEST(the_list_holds_seven_names_and_counts_the_rest) {
         named += w.text(row).size() > 21 ? 1 : 0;
     CHECK(named == 7);
     CHECK(w.text(8).substr(21) == "... and 3 more");
-    p.room.join(10);
+    p.join(10);
     CHECK(w.text(0).substr(21) == "11 online" && w.text(8).substr(21) == "... and 4 more");
 }
 
@@ -215,42 +211,42 @@ TEST(a_listed_leaver_is_replaced_by_someone_not_listed_and_a_newcomer_fills_a_ga
     p.join_all(9);
     p.open(0);
     Window& w = p.windows[0];
-    const MemberId leaver = 1;  // listed second, after the viewer: the room's members in join order
+    const SlotId leaver = 1;  // listed second, after the viewer: the room's members in join order
     CHECK(w.text(2).substr(21, 10) == "  guest2 (");
-    p.room.leave(leaver, false);
+    p.leave(leaver);
     CHECK(w.text(0).substr(21) == "8 online");
     CHECK(w.text(2).size() > 23 && w.text(2).find(p.room.nick(leaver).data()) == std::string::npos);
     CHECK(w.text(8).substr(21) == "... and 1 more");
-    for (MemberId id = 1; id < 9; ++id)
+    for (SlotId id = 1; id < 9; ++id)
         if (id != leaver)
-            p.room.leave(id, false);
+            p.leave(id);
     CHECK(w.text(0).substr(21) == "1 online" && w.text(2).size() <= 21 && w.text(8).size() <= 21);
-    p.room.join(20);
+    p.join(20);
     CHECK(w.text(2).substr(21) == "  " + std::string(p.room.nick(20)) + " (" + std::to_string(p.room.square(20).x) + "," +
                                      std::to_string(p.room.square(20).y) + ")");
 }
 
 TEST(a_rename_changes_the_letter_on_the_board_and_the_name_in_the_list) {
     Play p;
-    p.room.join(0);
-    p.room.join(1);
+    p.join(0);
+    p.join(1);
     p.walk(1, 7, 7);
     p.open(0);
-    p.room.on_line(1, "/nick Zed");
+    p.line(1, "/nick Zed");
     CHECK(p.windows[0].board_row(7) == "7 . . . . . . . Z");
     CHECK(p.windows[0].text(2).substr(21) == "  Zed (7,7)");
 }
 
 TEST(a_closed_view_is_sent_nothing_more_and_gives_the_window_back) {
     Play p;
-    p.room.join(0);
-    p.room.join(1);
+    p.join(0);
+    p.join(1);
     p.open(0);
     std::string bytes;
     p.views.close(0, &bytes);
     CHECK(bytes == "\x1b[r\x1b[H\x1b[2J");
-    p.room.move(1, {1, 0});
-    p.room.move(1, {0, 1});
+    p.move(1, {1, 0});
+    p.move(1, {0, 1});
     CHECK(p.take(0).empty() && !p.views.viewing(0) && p.views.count() == 0);
 }
 
@@ -258,20 +254,20 @@ TEST(many_viewers_each_get_their_own_view) {
     Play p;
     p.join_all(5);
     p.walk(4, 0, 0);
-    for (MemberId id = 0; id < 4; ++id)
+    for (SlotId id = 0; id < 4; ++id)
         p.open(id);
     p.views.close(1, nullptr);  // one leaves the view in the middle of the list
     p.take(0), p.take(2), p.take(3);
-    p.room.move(4, {1, 0});
-    for (MemberId id : {0u, 2u, 3u})
+    p.move(4, {1, 0});
+    for (SlotId id : {0u, 2u, 3u})
         CHECK(p.windows[id].board_row(0).substr(0, 5) == "0 . g" && !p.take(id).empty());
     CHECK(p.take(1).empty());
 }
 
 TEST(a_narrow_window_gets_the_list_cut_before_its_last_column) {
     Play p;
-    p.room.join(0);
-    p.room.on_line(0, "/nick ABCDEFGHIJKLMNOP");
+    p.join(0);
+    p.line(0, "/nick ABCDEFGHIJKLMNOP");
     p.open(0, play::kMinWidth, play::kMinHeight);
     const Window& w = p.windows[0];
     for (int row = 0; row < play::kMinHeight; ++row)

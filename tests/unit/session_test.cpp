@@ -1,0 +1,240 @@
+// Unit tests of session.h, the session layer, against a fake core: what a receive comes to (read on,
+// pause, quit, stop), the connection's own commands (/stats, /encoding, /play, /quit), the echo and
+// redraw of a half-typed line under incoming chat, the board view beside line views, and CP949
+// members beside UTF-8 ones.
+#include "check.h"
+#include "iconv_codec.h"
+#include "telnet_bytes.h"
+#include "session.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using session::Next;
+
+// A terminal's agreement to the server's offers.
+const std::string kAgree = DO_ECHO + DO_SGA + WILL_NAWS;
+
+const IconvCodec kCodec;
+
+// The core as server.cpp is to the session layer: it queues what it is given, and refuses a slot
+// that is closing (here: one the test marks).
+struct FakeCore : session::Core {
+    std::map<SlotId, std::string> queued;  // since the last take()
+    std::map<SlotId, bool> refusing;
+    bool queue(SlotId slot, std::string_view data) override {
+        if (refusing[slot])
+            return false;
+        queued[slot].append(data.data(), data.size());
+        return true;
+    }
+    std::string stats_text() override { return "online=fake"; }
+};
+
+struct Sessions {
+    FakeCore core;
+    session::Sessions sessions;
+    std::uint64_t now_ms = 1000;
+    explicit Sessions(int line_rate = 0, int line_burst = 1) : sessions(core, 16, line_rate, line_burst, &kCodec) {}
+
+    // Opens `count` slots from 0 and forgets what they were sent.
+    void open(SlotId count) {
+        for (SlotId slot = 0; slot < count; ++slot)
+            sessions.open(slot);
+        core.queued.clear();
+    }
+    session::Fed receive(SlotId slot, const std::string& data) {
+        return sessions.receive(slot, data.data(), data.size(), now_ms);
+    }
+    // One receive per byte, as a keyboard sends them.
+    void type(SlotId slot, const std::string& keys) {
+        for (const char c : keys)
+            receive(slot, std::string(1, c));
+    }
+    // A terminal that agreed to everything, in a window of `width` x `height`.
+    void make_terminal(SlotId slot, int width = 80, int height = 24) {
+        receive(slot, "x");  // one keystroke: the offers
+        receive(slot, kAgree + naws(width, height) + "\b");
+        take(slot);
+    }
+    std::string take(SlotId slot) {
+        std::string got = core.queued[slot];
+        core.queued[slot].clear();
+        return got;
+    }
+    bool sent(SlotId slot, const std::string& text) const {
+        const auto found = core.queued.find(slot);
+        return found != core.queued.end() && found->second.find(text) != std::string::npos;
+    }
+};
+
+// ---- What a receive comes to -------------------------------------------------------------------------
+
+TEST(a_line_client_is_read_on_and_never_sent_a_telnet_byte) {
+    Sessions s;
+    s.open(2);  // two welcomes and a joined line
+    CHECK(s.sessions.counters().lines_in == 0 && s.sessions.counters().lines_out == 3);
+    const session::Fed fed = s.receive(0, "hello\r\n/ping x\r\n");
+    CHECK(fed.next == Next::Read && fed.consumed == 16);
+    CHECK(s.take(0) == "guest1: hello\r\nPONG x\r\n");
+    CHECK(s.take(1) == "guest1: hello\r\n");
+    CHECK(s.sessions.counters().lines_in == 2 && s.sessions.counters().lines_out == 6);
+}
+
+TEST(a_spent_budget_pauses_the_feed_where_it_stopped_and_resume_goes_on) {
+    Sessions s(1, 2);  // one line a second, two at once
+    s.open(2);
+    const std::string chunk = "a\r\nb\r\nc\r\n";
+    const session::Fed fed = s.receive(0, chunk);
+    CHECK(fed.next == Next::Pause && fed.consumed == 5);  // "a\r\nb\r": its LF is still to come
+    CHECK(fed.resume_ms == s.now_ms + 1000);
+    CHECK(s.take(1) == "guest1: a\r\nguest1: b\r\n");
+    const session::Fed rest = s.sessions.resume(0, chunk.data() + 5, chunk.size() - 5, fed.resume_ms);
+    CHECK(rest.next == Next::Pause && rest.consumed == 3);  // "\nc\r": one line, and the budget is out again
+    CHECK(s.take(1) == "guest1: c\r\n");
+}
+
+TEST(a_line_too_long_is_paid_for_like_any_other) {
+    Sessions s(1, 2);
+    s.open(1);
+    const session::Fed fed = s.receive(0, std::string(600, 'x') + "\r\nok\r\nnot yet\r\n");
+    CHECK(fed.next == Next::Pause);
+    CHECK(s.take(0) == "ERR line too long (max 512)\r\nguest1: ok\r\n");
+}
+
+TEST(quit_says_bye_and_leaves_the_announcement_to_the_close) {
+    Sessions s;
+    s.open(2);
+    const session::Fed fed = s.receive(0, "/quit now\r\n/ping never\r\n");
+    CHECK(fed.next == Next::Quit && fed.consumed == 10);
+    CHECK(s.take(0) == "* bye\r\n");
+    CHECK(s.take(1).empty());  // still a member until the core closes it
+    s.sessions.close(0, true);
+    CHECK(s.take(1) == "* guest1 left\r\n");
+    s.sessions.close(1, false);  // the server stopping: nobody is told
+    CHECK(s.take(0).empty());
+}
+
+TEST(a_slot_the_core_refuses_is_read_no_further) {
+    Sessions s;
+    s.open(2);
+    s.core.refusing[0] = true;  // its own line made it a slow consumer
+    const session::Fed fed = s.receive(0, "one\r\ntwo\r\n");
+    CHECK(fed.next == Next::Stop && fed.consumed == 4);
+    CHECK(s.take(1) == "guest1: one\r\n");  // "two" is never said
+}
+
+// ---- The connection's own commands ---------------------------------------------------------------
+
+TEST(stats_come_from_the_core) {
+    Sessions s;
+    s.open(1);
+    s.receive(0, "/stats\r\n");
+    CHECK(s.take(0) == "STATS online=fake\r\n");
+}
+
+TEST(encoding_sets_the_members_encoding_and_says_so_in_it) {
+    Sessions s;
+    s.open(2);
+    s.receive(0, "/encoding cp949\r\n");
+    CHECK(s.take(0) == "* encoding cp949\r\n");
+    s.receive(1, "\xed\x95\x9c\xea\xb8\x80\r\n");  // UTF-8 Hangul from a UTF-8 member
+    CHECK(s.take(0) == "guest2: \xc7\xd1\xb1\xdb\r\n");  // in CP949 for the CP949 member
+    CHECK(s.take(1) == "guest2: \xed\x95\x9c\xea\xb8\x80\r\n");
+    s.receive(0, "/ENCODING UTF8\r\n");
+    CHECK(s.take(0) == "* encoding utf8\r\n");
+    s.receive(0, "/encoding latin1\r\n/encoding\r\n");
+    CHECK(s.take(0) == "ERR usage: /encoding utf8|cp949\r\nERR usage: /encoding utf8|cp949\r\n");
+}
+
+TEST(cp949_and_utf8_members_each_get_a_broadcast_in_their_own_encoding) {
+    Sessions s;
+    s.open(3);
+    s.receive(0, "\xc7\xd1\xb1\xdb\r\n");  // CP949 input: the connection is taken for CP949
+    CHECK(s.take(0) == "guest1: \xc7\xd1\xb1\xdb\r\n");
+    CHECK(s.take(1) == "guest1: \xed\x95\x9c\xea\xb8\x80\r\n" && s.take(2) == "guest1: \xed\x95\x9c\xea\xb8\x80\r\n");
+    s.sessions.deliver(0, "* server shutting down \xc3\xbc");  // a notice of the core's, converted too
+    CHECK(s.take(0) == "* server shutting down ?\r\n");
+}
+
+// ---- Echo and redraw ------------------------------------------------------------------------------
+
+TEST(lines_arriving_while_a_member_types_go_above_its_line_which_is_drawn_again_once_a_turn) {
+    Sessions s;
+    s.open(2);
+    s.make_terminal(0);
+    s.type(0, "half");
+    CHECK(s.take(0) == "half");  // echoed as typed
+    s.receive(1, "one\r\ntwo\r\n");
+    CHECK(s.take(0) == "\r\x1b[Jguest2: one\r\nguest2: two\r\n");  // one erase for the turn's lines
+    s.sessions.end_turn();
+    CHECK(s.take(0) == "half");  // and one redraw at its end
+    s.sessions.end_turn();
+    CHECK(s.take(0).empty());
+    s.receive(0, " done\r\n");
+    CHECK(s.take(0) == " done\r\nguest1: half done\r\n");
+}
+
+// ---- The board view -----------------------------------------------------------------------------------
+
+TEST(play_needs_a_terminal_the_server_echoes_to) {
+    Sessions s;
+    s.open(1);
+    s.receive(0, "/play\r\n");
+    CHECK(s.take(0) == std::string(proto::kErrPlayNeedsTerminal) + "\r\n" + std::string(proto::kPlayHint) + "\r\n");
+    CHECK(s.sessions.board_views() == 0);
+}
+
+TEST(a_board_viewer_sees_moves_on_its_board_and_line_views_get_move_lines) {
+    Sessions s;
+    s.open(2);
+    s.make_terminal(0);
+    s.receive(0, "/play\r\n");
+    CHECK(s.sent(0, "\x1b[11;24r") && s.sessions.board_views() == 1);  // the chat region under the board
+    s.take(0);
+    // guest2 starts on (3,0): up bumps the edge (only it hears), down moves.
+    s.receive(1, "/move u\r\n/move d\r\n");
+    const std::string viewer = s.take(0);
+    CHECK(s.take(1) == "MOVE guest2 3 0\r\nMOVE guest2 3 1\r\n");
+    CHECK(viewer.find("MOVE") == std::string::npos && viewer.find("\x1b[1;9H.") != std::string::npos &&
+          viewer.find("\x1b[2;9Hg") != std::string::npos);  // (3,0) empties, (3,1) shows guest2
+    s.receive(0, "\x1b[B");  // an arrow: the viewer's own move, from (2,0)
+    CHECK(s.take(1) == "MOVE guest1 2 1\r\n");
+    CHECK(s.take(0).find("\x1b[2;7H@") != std::string::npos);
+    s.receive(0, "\x1b");
+    s.receive(0, "\x1b");  // Esc Esc: lines again
+    CHECK(s.sent(0, "* line view - /play brings the board back") && s.sessions.board_views() == 0);
+}
+
+TEST(a_window_too_small_gives_lines_until_a_resize_makes_it_fit) {
+    Sessions s;
+    s.open(1);
+    s.make_terminal(0, 40, 12);
+    s.receive(0, "/play\r\n");
+    CHECK(s.sent(0, "* the board needs a window of 46x14, this one is 40x12") && s.sessions.board_views() == 0);
+    s.take(0);
+    s.receive(0, naws(60, 30));
+    CHECK(s.sent(0, "\x1b[11;30r") && s.sessions.board_views() == 1);
+    s.receive(0, naws(40, 12));
+    CHECK(s.sent(0, "line view until it grows") && s.sessions.board_views() == 0);
+    s.receive(0, "/play\r\n");  // asked again: the board is given up for good
+    s.take(0);
+    s.receive(0, naws(80, 24));
+    CHECK(s.sessions.board_views() == 0 && s.take(0).empty());
+}
+
+TEST(a_board_view_opens_with_the_recent_chat) {
+    Sessions s;
+    s.open(2);
+    s.receive(1, "earlier words\r\n");
+    s.make_terminal(0);
+    s.receive(0, "/play\r\n");
+    CHECK(s.sent(0, "guest2: earlier words\r\n"));
+}
+
+}  // namespace
