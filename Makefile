@@ -65,7 +65,8 @@ endif
 # clang-cl in MSVC mode with build.bat's flags over both programs and the Windows-free headers
 # (through a one-line .cpp: a header given as the main file trips "#pragma once in main file"),
 # then the narrowing cl warns about and clang-cl proves safe (C4244/C4267), then a lint for what
-# clang-cl accepts and cl rejects.
+# clang-cl accepts and cl rejects, then include-what-you-use over the Windows-free headers (cl's
+# standard library includes far less transitively than libstdc++).
 msvc-check: | deps
 	@mkdir -p $(BUILD)
 	@for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" > $(BUILD)/check_$${h%.h}.cpp; done
@@ -73,6 +74,7 @@ msvc-check: | deps
 		$(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
 	$(PYTHON) tools/msvc/msvc-narrowing.py server.cpp client.cpp bots.cpp $(patsubst %.h,$(BUILD)/check_%.cpp,$(WINDOWS_FREE))
 	tools/msvc/msvc-lint.sh $(SOURCES)
+	tools/msvc/iwyu.sh $(WINDOWS_FREE)
 	@echo "msvc-check: clean"
 
 # The GitHub Actions workflow that builds with the real MSVC on Windows cannot run here: it is

@@ -30,6 +30,7 @@ need libclang-rt-14-dev fuzzer_runtime                        # libFuzzer, sanit
 need clang-tools-14 has clang-cl-14                           # the MSVC-mode check (clang-cl, clang-query)
 need clang-tools-14 has clang-query-14
 need libc++-14-dev test -f /usr/lib/llvm-14/include/c++/v1/vector   # its standard headers
+need iwyu has include-what-you-use                            # every header includes what it uses
 need python3-pytest /usr/bin/python3 -c "import pytest"
 need python3-pexpect /usr/bin/python3 -c "import pexpect"
 need python3-pyte /usr/bin/python3 -c "import pyte"                # terminal screens, rendered
