@@ -27,6 +27,12 @@ SERVERS = {
     "ours": lambda port: ["server.exe", "--quiet", "--line-rate", "0", "--bind", "127.0.0.1", "--port", str(port)],
     "asio": lambda port: ["asio_chat.exe", str(port)],
 }
+# BENCH_BASELINE=path/to/an/older/server.exe adds it as "baseline", run the way "ours" is: how a
+# change is judged (as in bench/run.py).
+BASELINE = os.environ.get("BENCH_BASELINE", "")
+if BASELINE:
+    SERVERS["baseline"] = lambda port: [os.path.abspath(BASELINE), "--quiet", "--line-rate", "0", "--bind", "127.0.0.1",
+                                        "--port", str(port)]
 # (bots, rates each step in lines a second per bot, the own-line p99 limit in ms, the load). At
 # N bots a rate R offers N * R lines a second and N * N * R deliveries. The loads: client.exe
 # under Wine, and build/chatload, the same bots (bots.h) on native epoll (bench/native): under
@@ -212,17 +218,20 @@ def render_capacity(rows):
                   f"{limit} ms):", "",
                   "| lines/s a bot | offered lines/s | offered deliveries/s | ours delivered/s | ours p50 / p99 ms | ours errors | "
                   "ours core % | lines per send | sends per turn | turn ms | asio delivered/s | asio p50 / p99 ms | "
-                  "asio errors | asio core % |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "asio errors | asio core % |" + (" baseline delivered/s | baseline p50 / p99 ms | baseline errors | "
+                                                   "baseline core % |" if BASELINE else ""),
+                  "|" + " ---: |" * (18 if BASELINE else 14)]
         for rate in rates:
             ours = next((r for r in rows if r["server"] == "ours" and r["bots"] == bots and r["load"] == tool and
                          r["rate"] == rate), None)
             asio = next((r for r in rows if r["server"] == "asio" and r["bots"] == bots and r["load"] == tool and
                          r["rate"] == rate), None)
+            baseline = next((r for r in rows if r["server"] == "baseline" and r["bots"] == bots and r["load"] == tool and
+                             r["rate"] == rate), None)
             if not ours and not asio:
                 continue
             cells = [f"{rate:g}", number(bots * rate, 1 if bots * rate < 10 else 0), number(bots * bots * rate)]
-            for r, extra in ((ours, True), (asio, False)):
+            for r, extra in ((ours, True), (asio, False)) + (((baseline, False),) if BASELINE else ()):
                 if r:
                     cells += [number(r["deliveries"]), f"{r['p50']:.1f} / {r['p99']:.1f}", number(r["errors"]),
                               number(r["server_busy"])]
