@@ -24,8 +24,6 @@
 namespace {
 
 constexpr ULONG kCompletionBatch = 16;
-// Typed (or piped) input without a line end is sent in pieces of this size, not buffered for ever.
-constexpr std::size_t kMaxInputLineBytes = 64 * 1024;
 constexpr int kExitCannotConnect = 1;
 constexpr int kExitServerClosed = 3;
 
@@ -66,65 +64,6 @@ constexpr char kUsage[] =
 
 // ---- Typed input ----------------------------------------------------------------------------------
 
-// One line typed (or the end of input), handed from the input thread to the loop through the
-// port. The loop owns it from then on and frees it.
-struct InputLine {
-    OVERLAPPED overlapped{};  // only carries the pointer through the port; no I/O uses it
-    std::string text;
-    bool end_of_input = false;
-};
-
-void post_input(HANDLE port, std::string text, bool end_of_input) {
-    auto* input = new InputLine;
-    input->text = std::move(text);
-    input->end_of_input = end_of_input;
-    if (!PostQueuedCompletionStatus(port, 0, kInputKey, &input->overlapped)) {
-        log_error("PostQueuedCompletionStatus", GetLastError());
-        delete input;
-    }
-}
-
-// Typed input, as UTF-8. A console is read with ReadConsoleW (UTF-16): ReadFile would return it
-// in the console's code page (CP949 on Korean Windows, 437 or 1252 elsewhere), and every other
-// user would see mojibake. Pipes and files are read as the bytes they hold.
-class Input {
-public:
-    Input() : handle_(GetStdHandle(STD_INPUT_HANDLE)) {
-        DWORD mode = 0;
-        console_ = handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE && GetConsoleMode(handle_, &mode) != 0;
-    }
-    // The next piece of input; false at its end (a pipe's end, or a console line that begins with
-    // Ctrl+Z) or when there is none.
-    bool read(std::string& text) {
-        if (handle_ == nullptr || handle_ == INVALID_HANDLE_VALUE)
-            return false;
-        if (!console_) {
-            char bytes[4096];
-            DWORD got = 0;
-            if (!ReadFile(handle_, bytes, sizeof bytes, &got, nullptr) || got == 0)
-                return false;
-            text.assign(bytes, got);
-            return true;
-        }
-        wchar_t wide[1024];
-        DWORD got = 0;
-        const DWORD held = high_surrogate_ ? 1 : 0;  // half a character from the last read
-        wide[0] = high_surrogate_;
-        if (!ReadConsoleW(handle_, wide + held, static_cast<DWORD>(std::size(wide)) - held, &got, nullptr) || got == 0 ||
-            wide[held] == 0x1A)
-            return false;
-        got += held;
-        high_surrogate_ = wide[got - 1] >= 0xD800 && wide[got - 1] <= 0xDBFF ? wide[--got] : L'\0';
-        text = utf8_from_wide(wide, static_cast<int>(got));
-        return true;
-    }
-
-private:
-    HANDLE handle_;
-    bool console_ = false;
-    wchar_t high_surrogate_ = 0;
-};
-
 // The server's lines (UTF-8) on standard output. A console is written with WriteConsoleW, so
 // the console's output code page is neither in the way nor changed (a change that would outlive a
 // client killed before it could give it back); a pipe or file gets the UTF-8 bytes.
@@ -154,33 +93,6 @@ private:
     HANDLE handle_;
     bool console_ = false;
 };
-
-// Blocking reads belong on a thread of their own; each line goes to the loop through the port,
-// so the socket is only ever touched by the loop. ReadFile or ReadConsoleW, not fgets: a thread
-// blocked in fgets holds the C runtime's lock on stdin, and exit() takes every stream's lock to
-// flush it, so the program could hang on its way out while nobody is typing.
-DWORD WINAPI read_input(void* parameter) {
-    const HANDLE port = parameter;
-    Input input;
-    std::string line, chunk;
-    while (input.read(chunk)) {
-        for (const char c : chunk) {
-            if (c != '\n') {
-                line.push_back(c);
-                if (line.size() < kMaxInputLineBytes)
-                    continue;
-            } else if (!line.empty() && line.back() == '\r') {
-                line.pop_back();  // a console line ends in CR LF; the loop adds the CR LF it sends
-            }
-            post_input(port, std::move(line), false);
-            line.clear();
-        }
-    }
-    if (!line.empty())  // the last line had no line end: it is still a line
-        post_input(port, std::move(line), false);
-    post_input(port, std::string(), true);
-    return 0;
-}
 
 // Whether the user has asked to leave. What we send is split into lines and parsed as the server
 // does, so "/QUIT", "  /quit" and "/quit now" count exactly when the server sees a quit.
@@ -314,12 +226,7 @@ int Interactive::on_connect_done(DWORD error) {
     DWORD bytes = 0;
     if (link_->post_recv(bytes, error) == Posted::Failed)
         return on_server_close(error);
-    // Input is read only once there is somewhere to send it.
-    const HANDLE reader = CreateThread(nullptr, 0, read_input, net_.port, 0, nullptr);
-    if (!reader)
-        log_error("CreateThread", GetLastError());
-    else
-        CloseHandle(reader);
+    start_reading_lines(net_.port, kInputKey);  // only once there is somewhere to send them
     return kGoOn;
 }
 

@@ -27,6 +27,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 
 // ---- One posted operation -------------------------------------------------------------------------
 //
@@ -48,7 +49,7 @@ inline Operation* operation_of(OVERLAPPED* overlapped) { return CONTAINING_RECOR
 // comes near these.
 constexpr ULONG_PTR kStopKey = ~ULONG_PTR(0);          // Ctrl+C, Ctrl+Break, the console closing
 constexpr ULONG_PTR kListenerKey = ~ULONG_PTR(0) - 1;  // server.exe: the listening socket's accepts
-constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 2;     // client.exe: a line typed
+constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 2;     // a line of standard input (typed, piped)
 
 constexpr DWORD kRecvBufferBytes = 4096;  // a server slot's receive space: what one client sends is small
 
@@ -384,6 +385,118 @@ inline std::string format_address(const sockaddr* address) {
     const u_short port = ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
                                                               : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// ---- Standard input, a line at a time, to the loop ---------------------------------------------------
+//
+// Blocking reads belong on a thread of their own; each line goes to the loop through the port, so
+// the loop alone touches sockets and slots (client.exe's typed lines, server.exe's operator
+// commands). ReadFile or ReadConsoleW, not fgets: a thread blocked in fgets holds the C runtime's
+// lock on stdin, and exit() takes every stream's lock to flush it, so the program could hang on its
+// way out while nobody is typing.
+
+// Input without a line end is handed on in pieces of this size, not buffered for ever.
+constexpr std::size_t kMaxInputLineBytes = 64 * 1024;
+
+// One line read (or the end of input), handed from the reading thread to the loop through the
+// port. The loop owns it from then on and frees it.
+struct InputLine {
+    OVERLAPPED overlapped{};  // only carries the pointer through the port; no I/O uses it
+    std::string text;         // UTF-8, without its line end
+    bool end_of_input = false;
+};
+
+inline void post_input(HANDLE port, ULONG_PTR key, std::string text, bool end_of_input) {
+    auto* input = new InputLine;
+    input->text = std::move(text);
+    input->end_of_input = end_of_input;
+    if (!PostQueuedCompletionStatus(port, 0, key, &input->overlapped)) {
+        log_error("PostQueuedCompletionStatus", GetLastError());
+        delete input;
+    }
+}
+
+// Standard input, as UTF-8. A console is read with ReadConsoleW (UTF-16): ReadFile would return it
+// in the console's code page (CP949 on Korean Windows, 437 or 1252 elsewhere), and every other
+// user would see mojibake. Pipes and files are read as the bytes they hold.
+class StdinReader {
+public:
+    StdinReader() : handle_(GetStdHandle(STD_INPUT_HANDLE)) {
+        DWORD mode = 0;
+        console_ = handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE && GetConsoleMode(handle_, &mode) != 0;
+    }
+    // The next piece of input; false at its end (a pipe's end, or a console line that begins with
+    // Ctrl+Z) or when there is none.
+    bool read(std::string& text) {
+        if (handle_ == nullptr || handle_ == INVALID_HANDLE_VALUE)
+            return false;
+        if (!console_) {
+            char bytes[4096];
+            DWORD got = 0;
+            if (!ReadFile(handle_, bytes, sizeof bytes, &got, nullptr) || got == 0)
+                return false;
+            text.assign(bytes, got);
+            return true;
+        }
+        wchar_t wide[1024];
+        DWORD got = 0;
+        const DWORD held = high_surrogate_ ? 1 : 0;  // half a character from the last read
+        wide[0] = high_surrogate_;
+        if (!ReadConsoleW(handle_, wide + held, static_cast<DWORD>(std::size(wide)) - held, &got, nullptr) || got == 0 ||
+            wide[held] == 0x1A)
+            return false;
+        got += held;
+        high_surrogate_ = wide[got - 1] >= 0xD800 && wide[got - 1] <= 0xDBFF ? wide[--got] : L'\0';
+        text = utf8_from_wide(wide, static_cast<int>(got));
+        return true;
+    }
+
+private:
+    HANDLE handle_;
+    bool console_ = false;
+    wchar_t high_surrogate_ = 0;
+};
+
+// Where the reading thread posts: the port, and the completion key its lines come with.
+struct LineDestination {
+    HANDLE port;
+    ULONG_PTR key;
+};
+
+inline DWORD WINAPI read_lines(void* parameter) {
+    const LineDestination to = *static_cast<LineDestination*>(parameter);
+    delete static_cast<LineDestination*>(parameter);
+    StdinReader input;
+    std::string line, chunk;
+    while (input.read(chunk)) {
+        for (const char c : chunk) {
+            if (c != '\n') {
+                line.push_back(c);
+                if (line.size() < kMaxInputLineBytes)
+                    continue;
+            } else if (!line.empty() && line.back() == '\r') {
+                line.pop_back();  // a console line ends in CR LF
+            }
+            post_input(to.port, to.key, std::move(line), false);
+            line.clear();
+        }
+    }
+    if (!line.empty())  // the last line had no line end: it is still a line
+        post_input(to.port, to.key, std::move(line), false);
+    post_input(to.port, to.key, std::string(), true);
+    return 0;
+}
+
+// Starts the thread that posts standard input's lines to `port` with `key`, then the end of input.
+inline void start_reading_lines(HANDLE port, ULONG_PTR key) {
+    auto* to = new LineDestination{port, key};
+    const HANDLE reader = CreateThread(nullptr, 0, read_lines, to, 0, nullptr);
+    if (!reader) {
+        log_error("CreateThread", GetLastError());
+        delete to;
+        return;
+    }
+    CloseHandle(reader);
 }
 
 // ---- Ctrl+C, Ctrl+Break, console close --------------------------------------------------------------
