@@ -136,6 +136,8 @@ public:
     // The last `most` (at most kRecentLines) lines said to everyone, chat and notices, oldest
     // first, leaving out what `viewer` ignores.
     std::vector<std::string> recent(std::size_t most, SlotId viewer) const { return last_lines(recent_, most, viewer); }
+    // Departed members whose name some /reply still needs: bounded by the members online.
+    std::size_t departed_names() const { return departed_.size(); }
     bool crowd_is_small() const { return online_.size() <= static_cast<std::size_t>(proto::kCrowdNoticeLimit); }
 
     // The fan-out's filter. is_ignored: whether anyone ignores `speaker` at all (false for the

@@ -440,12 +440,16 @@ TEST(a_departed_members_name_is_kept_for_every_reply_that_still_needs_it) {
     c.line(1, "/msg guest3 d");  // guest3's reply turns to guest2: one holder less
     c.keep(c.room.leave(3, false));  // guest4 leaves: another
     c.clear();
+    CHECK(c.room.departed_names() == 1);
     CHECK((c.say(1, "/r x") == Lines{"ERR guest1 has left"}));
-    CHECK((c.say(2, "/r x") == Lines{"[msg] to guest2: x"}));
-    c.keep(c.room.leave(1, false));  // the last holder goes: nothing is left to ask for the name
+    CHECK((c.say(2, "/r x") == Lines{"[msg] to guest2: x"}));  // guest2's own reply turns to guest3:
+    CHECK(c.room.departed_names() == 0);                       // nobody needs guest1's name any more
+    CHECK((c.say(1, "/r x") == Lines{"[msg] to guest3: x"}));
+    c.keep(c.room.leave(1, false));
     c.join(1), c.join(3);
     c.clear();
-    CHECK((c.say(1, "/r x") == Lines{"ERR no one to reply to"}));
+    CHECK((c.say(1, "/r x") == Lines{"ERR no one to reply to"}));  // the newcomer in guest2's slot
+    CHECK((c.say(2, "/r x") == Lines{"ERR guest2 has left"}) && c.room.departed_names() == 1);  // guest3's
 }
 
 TEST(a_private_line_to_yourself_is_allowed) {
