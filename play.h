@@ -24,6 +24,7 @@
 
 #include "chat.h"
 #include "protocol.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <algorithm>
@@ -46,8 +47,9 @@ constexpr int kListColumn = 22;                     // the list of who is where,
 constexpr int kListed = proto::kBoardSize - 1;      // rows 2..8: the viewer first, then others
 constexpr int kListRows = 1 + kListed + 1;          // "N online", the names, "... and K more"
 constexpr int kMinChatRows = 4;                     // three lines of chat and the typed line
-// The longest list row, "@ " nick " (x,y)", and the last column, which nothing is written to.
-constexpr int kMinWidth = kListColumn - 1 + 2 + proto::kMaxNickBytes + 6 + 1;
+// The longest list row of an ASCII nick, "@ " nick " (x,y)", and the last column, which nothing is
+// written to. A Hangul nick takes two columns a syllable: in a window this narrow its row is cut.
+constexpr int kMinWidth = kListColumn - 1 + 2 + static_cast<int>(proto::kMaxNickChars) + 6 + 1;
 constexpr int kMinHeight = kChatTop - 1 + kMinChatRows;
 static_assert(kListRows == kBoardRows, "the list sits beside the board and its coordinates");
 
@@ -92,7 +94,7 @@ private:
     struct View {
         int width = 0, height = 0;
         std::size_t viewers_index = 0;  // where in viewers_
-        char drawn[proto::kBoardSize][proto::kBoardSize] = {};  // each square's glyph as last sent
+        char32_t drawn[proto::kBoardSize][proto::kBoardSize] = {};  // each square's glyph as last sent
         SlotId listed[kListed] = {};  // the list's names; the viewer first; kNoSlot: an empty row
         std::string rows[kListRows];    // the list's rows as last sent
     };
@@ -127,12 +129,9 @@ inline void Views::open(const chat::Room& room, SlotId me, int width, int height
     out_.clear();
     for (int y = 0; y < proto::kBoardSize; ++y) {
         move_cursor(out_, y + 1, 1);
-        out_ += static_cast<char>('0' + y);
-        for (int x = 0; x < proto::kBoardSize; ++x) {
+        room.append_board_row(me, y, out_);
+        for (int x = 0; x < proto::kBoardSize; ++x)
             view->drawn[y][x] = room.glyph(me, {x, y});
-            out_ += ' ';
-            out_ += view->drawn[y][x];
-        }
     }
     move_cursor(out_, kBoardRows, 1);
     out_ += "  0 1 2 3 4 5 6 7";
@@ -243,17 +242,24 @@ inline std::string Views::list_row(const chat::Room& room, const View& view, int
         if (online > listed)
             text = "... and " + std::to_string(online - listed) + " more";
     }
-    text.resize(std::min(text.size(), static_cast<std::size_t>(view.width - kListColumn)));
+    cut_to_columns(text, view.width - kListColumn);
     return text;
 }
 
+// A two-column glyph (a Hangul nick's) covers the space after its square, as /board draws it; the
+// narrow glyph that replaces it puts that space back. Nothing is ever written over the second half
+// of a wide character, which terminals handle each their own way.
 inline void Views::draw_square(const chat::Room& room, SlotId me, View& view, Square square) {
-    const char glyph = room.glyph(me, square);
-    if (view.drawn[square.y][square.x] == glyph)
+    const char32_t glyph = room.glyph(me, square);
+    char32_t& drawn = view.drawn[square.y][square.x];
+    if (drawn == glyph)
         return;
-    view.drawn[square.y][square.x] = glyph;
+    const bool was_wide = columns_of(drawn) == 2;
+    drawn = glyph;
     move_cursor(out_, square.y + 1, 3 + 2 * square.x);
-    out_ += glyph;
+    append_utf8(out_, glyph);
+    if (was_wide && columns_of(glyph) == 1)
+        out_ += ' ';
 }
 
 inline void Views::draw_list_row(const chat::Room& room, View& view, int row) {

@@ -6,11 +6,15 @@
 // Linux. Every limit of the protocol is a named constant here.
 #pragma once
 
+#include "hangul.h"
 #include "telnet.h"
+#include "utf8.h"
 #include "util.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -30,23 +34,36 @@ constexpr int kKeepaliveProbes = 10;     // Windows' count (Linux, so Wine, send
 constexpr int keepalive_interval_s(int idle_s) { return idle_s / 4 < 1 ? 1 : idle_s / 4 > 10 ? 10 : idle_s / 4; }
 
 constexpr std::size_t kMaxLineBytes = 512;     // a line, counted as typed and edited
-constexpr std::size_t kMaxNickBytes = 16;
+constexpr std::size_t kMaxNickChars = 16;
+constexpr std::size_t kMaxNickBytes = 3 * kMaxNickChars;  // a Hangul syllable is 3 bytes of UTF-8
 constexpr std::size_t kMaxServerLineBytes = 8192;     // what client.exe accepts as one server line
 constexpr int kBoardSize = 8;
 constexpr int kWhoMaxNames = 50;
 constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this many or fewer are online
+constexpr std::size_t kHistoryDefault = 10;  // /history alone
+constexpr std::size_t kHistoryMax = 32;      // the public lines the room keeps for /history
+constexpr std::size_t kMaxIgnored = 16;      // members one member may ignore at once
+constexpr std::uint64_t kIdleAfterMs = 60 * 1000;  // /who says [idle Nm] after a minute without a line said
 
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
 constexpr std::string_view kErrPlayNeedsTerminal = "ERR /play needs a character-mode terminal";
 constexpr std::string_view kPlayHint =
     "* it takes keys as they are typed: Windows telnet and PuTTY (Telnet) send them; Linux telnet does after "
     "Ctrl+] and mode character";
-constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
+constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ - and Hangul syllables";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
 constexpr std::string_view kShutdownNotice = "* server shutting down";
 static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
-static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));
+constexpr std::string_view kErrIgnoreFull = "ERR you ignore 16 already: /unignore one first";
+constexpr std::string_view kErrHistoryUsage = "ERR usage: /history [N] (N from 1, at most 32)";
+static_assert(says_number(kErrInvalidNick, "1-", kMaxNickChars, " of"));
+static_assert(says_number(kErrIgnoreFull, "ignore ", kMaxIgnored, " "));
+static_assert(says_number(kErrHistoryUsage, "at most ", kHistoryMax, ")"));
+// Not HTTP (PRODUCT.md): what a web client's request gets, as it goes on the wire; then the close.
+constexpr std::string_view kHttpRefusal =
+    "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
+    "This is a telnet chat server, not a web server: connect to this host and port with telnet or client.exe.\r\n";
 
 // A connection's text: UTF-8, or CP949 (the Korean Windows console). Inside the server all text
 // is UTF-8; a CP949 connection's is converted at its edge.
@@ -54,7 +71,10 @@ enum class Encoding : std::uint8_t { Utf8, Cp949 };
 
 // ---- Commands ----------------------------------------------------------------------------------
 
-enum class CommandKind : std::uint8_t { Chat, Nick, Who, Move, Board, Play, Ping, Stats, Encoding, Help, Quit, Unknown };
+enum class CommandKind : std::uint8_t {
+    Chat, Nick, Msg, Reply, Me, Away, Who, Ignore, Unignore, History, Move, Board, Play, Ping, Stats, Encoding,
+    Help, Quit, Unknown
+};
 
 struct Command {
     CommandKind kind;
@@ -73,10 +93,11 @@ inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return true;
 }
 
-// The commands, one row each: the parser matches `name` (any case), /help prints `syntax` in a
-// column of kHelpSyntaxColumn characters and `help` beside it. The first row is plain text.
+// The commands, one row each: the parser matches any of `names` (any case: the command, then its
+// short forms), /help prints `syntax` in a column of kHelpSyntaxColumn characters, `help` beside it
+// and the short forms after. The first row is plain text.
 struct CommandInfo {
-    std::string_view name;
+    std::string_view names;  // space-separated: "/msg /m /w"
     CommandKind kind;
     std::string_view syntax;
     std::string_view help;
@@ -84,8 +105,15 @@ struct CommandInfo {
 constexpr std::size_t kHelpSyntaxColumn = 16;
 constexpr CommandInfo kCommands[] = {
     {"", CommandKind::Chat, "text", "say text to everyone"},
-    {"/nick", CommandKind::Nick, "/nick NAME", "change your name (1-16 of A-Z a-z 0-9 _ -)"},
-    {"/who", CommandKind::Who, "/who", "who is online, and where"},
+    {"/nick", CommandKind::Nick, "/nick NAME", "change your name (1-16 of A-Z a-z 0-9 _ - and Hangul syllables)"},
+    {"/msg /m /w", CommandKind::Msg, "/msg NICK text", "say text to NICK alone"},
+    {"/reply /r", CommandKind::Reply, "/reply text", "say text to whoever last sent you a /msg"},
+    {"/me", CommandKind::Me, "/me text", "an action, to everyone: ** you text"},
+    {"/away", CommandKind::Away, "/away [text]", "away, saying why (a /msg to you tells its sender); alone: back"},
+    {"/who", CommandKind::Who, "/who", "who is online, where, and who is away or idle"},
+    {"/ignore", CommandKind::Ignore, "/ignore [NICK]", "hear nothing more from NICK (at most 16); alone: the list"},
+    {"/unignore", CommandKind::Unignore, "/unignore NICK", "hear NICK again"},
+    {"/history", CommandKind::History, "/history [N]", "the last N lines said to everyone (10, at most 32)"},
     {"/move", CommandKind::Move, "/move DIR", "move on the 8x8 board: up, down, left, right (u d l r)"},
     {"/board", CommandKind::Board, "/board", "show the board"},
     {"/play", CommandKind::Play, "/play", "the live board: arrow keys move you; /play or Esc Esc leaves"},
@@ -95,8 +123,33 @@ constexpr CommandInfo kCommands[] = {
     {"/help", CommandKind::Help, "/help", "this list"},
     {"/quit", CommandKind::Quit, "/quit", "leave"},
 };
-static_assert(says_number(kCommands[1].help, "(1-", kMaxNickBytes, " of"));
-static_assert(says_number(kCommands[3].help, "", kBoardSize, "x") && says_number(kCommands[3].help, "x", kBoardSize, " "));
+
+// The row of `kind` (the chat row for Unknown, which has none).
+constexpr const CommandInfo& command_info(CommandKind kind) {
+    for (const CommandInfo& command : kCommands)
+        if (command.kind == kind)
+            return command;
+    return kCommands[0];
+}
+static_assert(says_number(command_info(CommandKind::Nick).help, "(1-", kMaxNickChars, " of"));
+static_assert(says_number(command_info(CommandKind::Ignore).help, "(at most ", kMaxIgnored, ")"));
+static_assert(says_number(command_info(CommandKind::History).help, "(", kHistoryDefault, ", at most ") &&
+              says_number(command_info(CommandKind::History).help, "at most ", kHistoryMax, ")"));
+static_assert(says_number(command_info(CommandKind::Move).help, "", kBoardSize, "x") &&
+              says_number(command_info(CommandKind::Move).help, "x", kBoardSize, " "));
+
+// Calls visit(name) for each of the command's space-separated names; stops when it returns true.
+template <typename Visit>
+bool any_name(const CommandInfo& command, Visit&& visit) {
+    std::string_view names = command.names;
+    while (!names.empty()) {
+        const std::size_t end = std::min(names.find(' '), names.size());
+        if (visit(names.substr(0, end)))
+            return true;
+        names.remove_prefix(std::min(end + 1, names.size()));
+    }
+    return false;
+}
 
 // `line` is what the framer produced: trimmed and non-empty.
 inline Command parse_command(std::string_view line) {
@@ -111,7 +164,7 @@ inline Command parse_command(std::string_view line) {
     const std::string_view word = line.substr(0, word_end);
     const std::string_view argument = line.substr(argument_begin);
     for (const CommandInfo& command : kCommands)
-        if (!command.name.empty() && equals_ignoring_case(word, command.name))
+        if (any_name(command, [word](std::string_view name) { return equals_ignoring_case(word, name); }))
             return {command.kind, word, argument};
     return {CommandKind::Unknown, word, argument};
 }
@@ -152,17 +205,20 @@ private:
     bool after_cr_ = false;  // a CR ended the last line: a following LF or NUL belongs to it
 };
 
-// 1..kMaxNickBytes of A-Z a-z 0-9 _ -
+// 1..kMaxNickChars characters of A-Z a-z 0-9 _ - and the precomposed Hangul syllables (no jamo, no
+// other script: two nicks never look alike by composition).
 inline bool is_valid_nick(std::string_view nick) {
     if (nick.empty() || nick.size() > kMaxNickBytes)
         return false;
-    for (char c : nick) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '-';
+    std::size_t characters = 0;
+    for (std::size_t at = 0; at < nick.size(); ++characters) {
+        const char32_t c = next_code_point(nick, at);
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '-' || hangul::is_syllable(c);
         if (!ok)
             return false;
     }
-    return true;
+    return characters <= kMaxNickChars;
 }
 
 struct Step { int dx, dy; };  // y grows downwards: "up" is y - 1
@@ -182,6 +238,63 @@ inline bool parse_direction(std::string_view text, Step& step) {
         }
     }
     return false;
+}
+
+// "utf8" or "cp949", any case. False for anything else.
+inline bool parse_encoding(std::string_view name, Encoding& encoding) {
+    if (equals_ignoring_case(name, "utf8"))
+        encoding = Encoding::Utf8;
+    else if (equals_ignoring_case(name, "cp949"))
+        encoding = Encoding::Cp949;
+    else
+        return false;
+    return true;
+}
+
+// An HTTP request line (PRODUCT.md, "Not HTTP"): one of HTTP's methods, a space, a target, a
+// space, HTTP/1.x. A web page can make a visitor's browser post to any port: a connection that
+// opens with this is a browser, not a person, and nothing it sent may reach the room.
+inline bool is_http_request_line(std::string_view line) {
+    static constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "HEAD", "OPTIONS", "DELETE", "CONNECT", "PATCH"};
+    const std::size_t method_end = line.find(' '), target_end = line.rfind(' ');
+    if (method_end == std::string_view::npos || target_end <= method_end + 1)
+        return false;
+    const std::string_view method = line.substr(0, method_end), version = line.substr(target_end + 1);
+    const std::string_view target = line.substr(method_end + 1, target_end - method_end - 1);
+    if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods) ||
+        target.find(' ') != std::string_view::npos)
+        return false;
+    return version.size() == 8 && version.substr(0, 7) == "HTTP/1." && version[7] >= '0' && version[7] <= '9';
+}
+
+// The Korean input key left on (PRODUCT.md): a command word typed in Hangul is read through the keys
+// that typed it ("/좨" is "/who"), and so is the keyword argument of /move and /encoding
+// ("/ㅡㅐㅍㄷ ㅕ" is "/move u"), never free text or a nick. True when the line reads as something
+// it did not say: `read` is then the line as read. A Hangul word that spells nothing is left alone.
+constexpr std::string_view kKoreanKeyNote = " (\xed\x95\x9c/\xec\x98\x81 key)";  // " (한/영 key)"
+inline bool read_through_korean_keys(std::string_view line, std::string& read) {
+    if (line.size() < 2 || line[0] != '/')
+        return false;
+    const Command typed = parse_command(line);
+    std::string keys;
+    bool reread = false;
+    read.assign(typed.word.data(), typed.word.size());
+    if (hangul::keys_typed(typed.word.substr(1), keys)) {
+        if (parse_command("/" + keys).kind == CommandKind::Unknown)
+            return false;
+        read = "/" + keys;
+        reread = true;
+    }
+    const CommandKind kind = parse_command(read).kind;
+    Step step{};
+    Encoding encoding{};
+    const bool keyword = (kind == CommandKind::Move || kind == CommandKind::Encoding) &&
+                         hangul::keys_typed(typed.argument, keys) &&
+                         (kind == CommandKind::Move ? parse_direction(keys, step) : parse_encoding(keys, encoding));
+    const std::string_view argument = keyword ? std::string_view(keys) : typed.argument;
+    if (!argument.empty())
+        read.append(" ").append(argument.data(), argument.size());
+    return reread || keyword;
 }
 
 // ---- Server-to-client lines -------------------------------------------------------------------

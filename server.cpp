@@ -475,7 +475,7 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
     slot.joined = true;
     counters_.peak = std::max(counters_.peak, ++counters_.online);
     if (!options_.echo)
-        sessions_.open(id);  // named, placed, welcomed, announced
+        sessions_.open(id, now_ms());  // named, placed, welcomed, announced
     if (!options_.quiet) {
         const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
         std::printf("connect slot=%u nick=%.*s peer=%s online=%zu\n", id, static_cast<int>(nick.size()), nick.data(),

@@ -77,7 +77,8 @@ public:
     }
 
     // A new connection in `slot`: a fresh session, a member named, placed, welcomed and announced.
-    void open(SlotId slot);
+    // `now_ms`: the clock of receive(), which the room measures idle time on.
+    void open(SlotId slot, std::uint64_t now_ms);
     // What a receive brought (`fresh`), or the rest of one that was paused (resume).
     Fed receive(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms) {
         return take(slot, data, size, now_ms, true);
@@ -88,7 +89,7 @@ public:
     // The member is gone from the room (announced when `announce`); its socket is the core's.
     void close(SlotId slot, bool announce);
     // A line for one member (a notice of the core's: the shutdown).
-    void deliver(SlotId slot, std::string_view line) { deliver(slot, line, chat::LineKind::Text); }
+    void deliver(SlotId slot, std::string_view line) { deliver(slot, chat::Line{line}); }
     // The end of the core's loop turn: the half-typed lines taken off the screen are drawn again.
     void end_turn();
 
@@ -102,6 +103,7 @@ private:
         TokenBucket budget;        // its input budget (--line-rate, --line-burst)
         bool wants_board = false;  // asked for /play: the board view whenever its window is big enough
         bool closing = false;      // the core took no more bytes for it
+        bool has_spoken = false;   // a line came: the first is looked at for HTTP
     };
     // The terminal's sink for one slot's input: a line or a key is acted on, then paid for.
     struct Feed {
@@ -119,8 +121,8 @@ private:
     };
 
     // chat::Members: the room's lines.
-    void deliver(SlotId to, std::string_view line, chat::LineKind kind) override;
-    void broadcast(std::string_view line, SlotId except, chat::LineKind kind) override;
+    void deliver(SlotId to, const chat::Line& line) override;
+    void broadcast(const chat::Line& line, SlotId except) override;
     // play::Screen: the board views' bytes.
     void queue(SlotId slot, std::string_view bytes) override {
         if (!core_.queue(slot, bytes))
@@ -130,6 +132,7 @@ private:
 
     Fed take(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, bool fresh);
     bool on_line(Feed& feed, std::string_view line);
+    bool refuse_http(Feed& feed, std::string_view line);
     bool on_key(Feed& feed, term::Key key);
     bool pay(Feed& feed);
     void set_encoding(SlotId slot, std::string_view name);
@@ -149,16 +152,18 @@ private:
     SlotQueue to_redraw_;  // terminals whose half-typed line is off the screen until the turn ends
     std::string wire_;        // scratch: one line encoded for the wire
     std::string cp949_wire_;  // scratch: the same line for CP949 connections
+    std::string read_;        // scratch: a line typed with the Korean input on, as read
     Counters counters_;
 };
 
-inline void Sessions::open(SlotId slot) {
+inline void Sessions::open(SlotId slot, std::uint64_t now_ms) {
     Session& session = sessions_[slot];
     session.terminal = term::Terminal(codec_);
     session.budget = TokenBucket(line_rate_, line_burst_);
     session.wants_board = false;
     session.closing = false;
-    views_.show(room_, room_.join(slot), *this);
+    session.has_spoken = false;
+    views_.show(room_, room_.join(slot, now_ms), *this);
 }
 
 inline void Sessions::close(SlotId slot, bool announce) {
@@ -179,9 +184,16 @@ inline Fed Sessions::take(SlotId slot, const char* data, std::size_t size, std::
     return {session.terminal.consumed(), feed.next, resume_ms};
 }
 
-// A line typed: one of the connection's own commands, or the room's.
+// A line typed: one of the connection's own commands, or the room's. A command typed with the
+// Korean input key left on is read as the keys that typed it, and the member told so, once.
 inline bool Sessions::on_line(Feed& feed, std::string_view line) {
     ++counters_.lines_in;
+    if (refuse_http(feed, line))
+        return false;
+    if (proto::read_through_korean_keys(line, read_)) {
+        deliver(feed.slot, "* read " + std::string(line) + " as " + read_ + std::string(proto::kKoreanKeyNote));
+        line = read_;
+    }
     const proto::Command command = proto::parse_command(line);
     switch (command.kind) {
     case proto::CommandKind::Play: toggle_board_view(feed.slot); break;
@@ -191,9 +203,23 @@ inline bool Sessions::on_line(Feed& feed, std::string_view line) {
         deliver(feed.slot, "* bye");
         feed.next = Next::Quit;
         return false;
-    default: views_.show(room_, room_.on_command(feed.slot, command), *this); break;
+    default: views_.show(room_, room_.on_command(feed.slot, command, feed.now_ms), *this); break;
     }
     return pay(feed);
+}
+
+// Not HTTP (PRODUCT.md): a first line that is an HTTP request gets the web's answer, in bytes as
+// they are, and the connection closes once it is out. The rest of what it sent is never read, so
+// none of it reaches the room.
+inline bool Sessions::refuse_http(Feed& feed, std::string_view line) {
+    Session& session = sessions_[feed.slot];
+    const bool first = !session.has_spoken;
+    session.has_spoken = true;
+    if (!first || !proto::is_http_request_line(line))
+        return false;
+    queue(feed.slot, proto::kHttpRefusal);
+    feed.next = Next::Quit;
+    return true;
 }
 
 // A key of the board view: an arrow is a move, Esc Esc the line view again.
@@ -221,11 +247,7 @@ inline bool Sessions::pay(Feed& feed) {
 // The confirmation already goes out in the new encoding.
 inline void Sessions::set_encoding(SlotId slot, std::string_view name) {
     proto::Encoding encoding{};
-    if (proto::equals_ignoring_case(name, "utf8"))
-        encoding = proto::Encoding::Utf8;
-    else if (proto::equals_ignoring_case(name, "cp949"))
-        encoding = proto::Encoding::Cp949;
-    else {
+    if (!proto::parse_encoding(name, encoding)) {
         deliver(slot, "ERR usage: /encoding utf8|cp949");
         return;
     }
@@ -266,7 +288,7 @@ inline void Sessions::show_board(SlotId slot) {
     views_.open(room_, slot, width, height, bytes);
     switch_view(slot, term::View::Board, bytes);
     // The chat so far, as many lines as the region shows over the typed line.
-    for (const std::string& line : room_.recent(static_cast<std::size_t>(height - play::kChatTop)))
+    for (const std::string& line : room_.recent(static_cast<std::size_t>(height - play::kChatTop), slot))
         deliver(slot, line);
 }
 
@@ -300,30 +322,35 @@ inline void Sessions::resize(SlotId slot) {
 
 // ---- Lines to members ---------------------------------------------------------------------------------
 
-// A MOVE line is not for a board view: its board shows the move.
-inline void Sessions::deliver(SlotId to, std::string_view line, chat::LineKind kind) {
-    if (kind == chat::LineKind::Move && views_.viewing(to))
+// A MOVE line is not for a board view: its board shows the move. A member's line is not for a
+// member who ignores it (chat::Room::ignores, as in broadcast).
+inline void Sessions::deliver(SlotId to, const chat::Line& line) {
+    if ((line.kind == chat::LineKind::Move && views_.viewing(to)) ||
+        (room_.is_ignored(line.from) && room_.ignores(to, line.from)))
         return;
     const term::Terminal& terminal = sessions_[to].terminal;
     wire_.clear();
-    proto::append_wire_line(wire_, terminal.encoding() == proto::Encoding::Utf8 ? line : terminal.to_client(line));
+    proto::append_wire_line(wire_, terminal.encoding() == proto::Encoding::Utf8 ? line.text : terminal.to_client(line.text));
     ++counters_.lines_out;
     queue_line(to, wire_);
 }
 
 // The line is encoded once for each encoding in use; each member gets a copy of the bytes in its
-// own queue.
-inline void Sessions::broadcast(std::string_view line, SlotId except, chat::LineKind kind) {
+// own queue. The ignore filter costs a recipient nothing when nobody ignores the line's origin
+// (one test per line, before the loop), and otherwise a look through the recipient's own list
+// (at most kMaxIgnored entries, empty for most): never a walk over the crowd.
+inline void Sessions::broadcast(const chat::Line& line, SlotId except) {
     wire_.clear();
-    proto::append_wire_line(wire_, line);
+    proto::append_wire_line(wire_, line.text);
     cp949_wire_.clear();
+    const bool moves = line.kind == chat::LineKind::Move, screened = room_.is_ignored(line.from);
     for (const SlotId member : room_.members()) {
-        if (member == except || (kind == chat::LineKind::Move && views_.viewing(member)))
+        if (member == except || (moves && views_.viewing(member)) || (screened && room_.ignores(member, line.from)))
             continue;
         const term::Terminal& terminal = sessions_[member].terminal;
         const bool utf8 = terminal.encoding() == proto::Encoding::Utf8;
         if (!utf8 && cp949_wire_.empty())
-            proto::append_wire_line(cp949_wire_, terminal.to_client(line));
+            proto::append_wire_line(cp949_wire_, terminal.to_client(line.text));
         ++counters_.lines_out;
         queue_line(member, utf8 ? wire_ : cp949_wire_);
     }

@@ -23,6 +23,7 @@
 
 #include "protocol.h"
 #include "telnet.h"
+#include "utf8.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -61,38 +62,6 @@ inline bool is_cp949_trail(unsigned char b) {
     return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x81 && b <= 0xFE);
 }
 
-// How many bytes a UTF-8 sequence starting with `lead` has (0: it cannot start one).
-inline int utf8_length(unsigned char lead) {
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        return 2;
-    if (lead >= 0xE0 && lead <= 0xEF)
-        return 3;
-    if (lead >= 0xF0 && lead <= 0xF4)
-        return 4;
-    return 0;
-}
-
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
-inline bool is_valid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const int length = utf8_length(lead);
-        if (length == 0 || i + static_cast<std::size_t>(length) > text.size())
-            return false;
-        for (int k = 1; k < length; ++k)
-            if ((static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80)
-                return false;
-        const auto second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
-        if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
-            (lead == 0xF4 && second > 0x8F))
-            return false;
-        i += static_cast<std::size_t>(length);
-    }
-    return true;
-}
-
 // True when `text` is made of ASCII and valid CP949 pairs only.
 inline bool is_valid_cp949(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -109,51 +78,6 @@ inline bool is_valid_cp949(std::string_view text) {
 // The encoding a client's bytes show: CP949 when they are not valid UTF-8 but are valid CP949.
 inline Encoding detect_encoding(std::string_view bytes, Encoding current) {
     return current == Encoding::Utf8 && !is_valid_utf8(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
-}
-
-// Columns a code point takes on a terminal: East Asian wide and fullwidth characters two,
-// combining marks none, the rest one.
-inline int columns_of(std::uint32_t c) {
-    if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F))
-        return 0;
-    const bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
-                      (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-                      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-                      (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-                      (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
-    return wide ? 2 : 1;
-}
-
-// The columns `text` (UTF-8; a byte that is no part of a valid character counts one) takes.
-inline int columns_of(std::string_view text) {
-    int columns = 0;
-    for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const int length = utf8_length(lead);
-        if (length <= 1 || i + static_cast<std::size_t>(length) > text.size() ||
-            !is_valid_utf8(text.substr(i, static_cast<std::size_t>(length)))) {
-            columns += 1;
-            ++i;
-            continue;
-        }
-        std::uint32_t c = lead & (0xFF >> (length + 1));
-        for (int k = 1; k < length; ++k)
-            c = (c << 6) | (static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0x3F);
-        columns += columns_of(c);
-        i += static_cast<std::size_t>(length);
-    }
-    return columns;
-}
-
-// Where the last character of a UTF-8 line starts (its continuation bytes, then its lead).
-inline std::size_t last_character_start(std::string_view line) {
-    std::size_t end = line.size();
-    int continuation = 0;
-    while (end > 0 && continuation < 3 && (static_cast<unsigned char>(line[end - 1]) & 0xC0) == 0x80) {
-        --end;
-        ++continuation;
-    }
-    return end > 0 ? end - 1 : 0;
 }
 
 // ---- The terminal -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 // so at its event number 1 + (h >> 4).
 #include "protocol.h"
 #include "terminal.h"
+#include "utf8.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -78,7 +79,7 @@ Events reference_frame(std::string_view in) {
 
     auto erase_character = [&] {
         if (!discarding && !line.empty())
-            line.resize(term::last_character_start(line));
+            line.resize(last_character_start(line));
     };
     auto text = [&](unsigned char byte) {
         if (discarding)
@@ -233,7 +234,45 @@ bool ascii_equals_lower(std::string_view text, std::string_view lower) {
     return true;
 }
 
+// 1..16 characters, each one of A-Z a-z 0-9 _ - or a precomposed Hangul syllable (U+AC00..U+D7A3,
+// in UTF-8 EA B0 80 .. ED 9E A3), written from the spec without the decoder under test.
+bool reference_valid_nick(std::string_view nick) {
+    std::size_t characters = 0;
+    for (std::size_t i = 0; i < nick.size(); ++characters) {
+        const char c = nick[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
+            ++i;
+            continue;
+        }
+        if (i + 3 > nick.size())
+            return false;
+        const auto b0 = static_cast<unsigned char>(nick[i]), b1 = static_cast<unsigned char>(nick[i + 1]),
+                   b2 = static_cast<unsigned char>(nick[i + 2]);
+        if ((b0 & 0xF0) != 0xE0 || (b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80)
+            return false;
+        const unsigned code = (b0 & 0x0Fu) << 12 | (b1 & 0x3Fu) << 6 | (b2 & 0x3Fu);
+        if (code < 0xAC00 || code > 0xD7A3)
+            return false;
+        i += 3;
+    }
+    return characters >= 1 && characters <= 16;
+}
+
+// A line read through the Korean keys is a known command, and only its command word and keyword
+// argument changed.
+void check_korean_keys(std::string_view line) {
+    std::string read;
+    if (!proto::read_through_korean_keys(line, read))
+        return;
+    const proto::Command typed = proto::parse_command(line), as_read = proto::parse_command(read);
+    require(as_read.kind != proto::CommandKind::Unknown && as_read.kind != proto::CommandKind::Chat);
+    if (as_read.kind != proto::CommandKind::Move && as_read.kind != proto::CommandKind::Encoding)
+        require(as_read.argument == typed.argument);
+}
+
 void check_command(std::string_view line) {
+    check_korean_keys(line);
+    (void)proto::is_http_request_line(line);
     const proto::Command command = proto::parse_command(line);
     if (line.front() != '/') {
         require(command.kind == proto::CommandKind::Chat);
@@ -258,6 +297,12 @@ void check_command(std::string_view line) {
         {"/ping", proto::CommandKind::Ping},   {"/stats", proto::CommandKind::Stats},
         {"/encoding", proto::CommandKind::Encoding},
         {"/help", proto::CommandKind::Help},   {"/quit", proto::CommandKind::Quit},
+        {"/msg", proto::CommandKind::Msg},     {"/m", proto::CommandKind::Msg},
+        {"/w", proto::CommandKind::Msg},       {"/reply", proto::CommandKind::Reply},
+        {"/r", proto::CommandKind::Reply},     {"/me", proto::CommandKind::Me},
+        {"/away", proto::CommandKind::Away},   {"/ignore", proto::CommandKind::Ignore},
+        {"/unignore", proto::CommandKind::Unignore}, {"/history", proto::CommandKind::History},
+        {"/play", proto::CommandKind::Play},
     };
     proto::CommandKind expected = proto::CommandKind::Unknown;
     for (const auto& name : kNames)
@@ -265,12 +310,7 @@ void check_command(std::string_view line) {
             expected = name.kind;
     require(command.kind == expected);
 
-    const bool nick_ok = proto::is_valid_nick(command.argument);
-    bool nick_expected = !command.argument.empty() && command.argument.size() <= proto::kMaxNickBytes;
-    for (char c : command.argument)
-        nick_expected = nick_expected && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                          (c >= '0' && c <= '9') || c == '_' || c == '-');
-    require(nick_ok == nick_expected);
+    require(proto::is_valid_nick(command.argument) == reference_valid_nick(command.argument));
 
     proto::Step step{9, 9};
     const bool direction = proto::parse_direction(command.argument, step);

@@ -3,7 +3,9 @@
 // only the squares and list rows it changed, whatever the crowd.
 #include "check.h"
 #include "play.h"
+#include "utf8.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,18 +15,36 @@ namespace {
 using chat::Square;
 
 // The part of a VT100 the views use: CUP, EL, ED, DECSTBM (the region is not needed here), text.
+// A character takes the columns a terminal gives it: a Hangul syllable two, its second cell held
+// as "" (written over, either half blanks the other, as xterm does).
 struct Window {
     int width, height;
-    std::vector<std::string> rows;
+    std::vector<std::vector<std::string>> cells;  // by row, by column
     int row = 0, column = 0;
-    Window(int w = 80, int h = 24) : width(w), height(h), rows(static_cast<std::size_t>(h), std::string(static_cast<std::size_t>(w), ' ')) {}
+    Window(int w = 80, int h = 24)
+        : width(w), height(h),
+          cells(static_cast<std::size_t>(h), std::vector<std::string>(static_cast<std::size_t>(w), " ")) {}
 
+    std::string& at(int r, int c) { return cells[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)]; }
+    void put(const std::string& character, int columns) {
+        const int first = column, last = std::min(column + columns, width) - 1;
+        if (row < height && first <= last) {
+            if (at(row, first).empty() && first > 0)
+                at(row, first - 1) = " ";  // a wide character's first half, left without its second
+            if (last + 1 < width && at(row, last + 1).empty())
+                at(row, last + 1) = " ";  // a wide character's second half, left without its first
+            for (int c = first; c <= last; ++c)
+                at(row, c) = c == first ? character : "";
+        }
+        column += columns;
+    }
     void feed(const std::string& bytes) {
         for (std::size_t i = 0; i < bytes.size(); ++i) {
             if (bytes[i] != '\x1b') {
-                if (row < height && column < width)
-                    rows[static_cast<std::size_t>(row)][static_cast<std::size_t>(column)] = bytes[i];
-                ++column;
+                std::size_t next = i;
+                const char32_t c = next_code_point(bytes, next);
+                put(bytes.substr(i, next - i), c == kNotUtf8 ? 1 : columns_of(c));
+                i = next - 1;
                 continue;
             }
             std::size_t end = i + 2;  // ESC [ params final
@@ -37,11 +57,11 @@ struct Window {
                 row = params.empty() ? 0 : std::stoi(params.substr(0, semicolon)) - 1;
                 column = semicolon == std::string::npos ? 0 : std::stoi(params.substr(semicolon + 1)) - 1;
             } else if (final_byte == 'K') {
-                rows[static_cast<std::size_t>(row)].replace(static_cast<std::size_t>(column), std::string::npos,
-                                                            static_cast<std::size_t>(width - column), ' ');
+                for (int c = column; c < width; ++c)
+                    at(row, c) = " ";
             } else if (final_byte == 'J' && params == "2") {
-                for (std::string& r : rows)
-                    r.assign(static_cast<std::size_t>(width), ' ');
+                for (auto& r : cells)
+                    r.assign(static_cast<std::size_t>(width), " ");
             } else if (final_byte == 'r') {
                 row = column = 0;
             }
@@ -49,11 +69,31 @@ struct Window {
         }
     }
     std::string text(int r) const {
-        std::string t = rows[static_cast<std::size_t>(r)];
+        std::string t;
+        for (const std::string& cell : cells[static_cast<std::size_t>(r)])
+            t += cell;
         t.erase(t.find_last_not_of(' ') + 1);
         return t;
     }
     std::string board_row(int y) const { return text(y).substr(0, 17); }
+    // Row r left of the list: the board and its coordinates, whatever their characters.
+    std::string board_text(int r) const {
+        std::string t;
+        for (int c = 0; c < play::kListColumn - 1; ++c)
+            t += cell(r, c);
+        t.erase(t.find_last_not_of(' ') + 1);
+        return t;
+    }
+    // Row r from the list's column on.
+    std::string list_text(int r) const {
+        std::string t;
+        for (int c = play::kListColumn - 1; c < width; ++c)
+            t += cell(r, c);
+        t.erase(t.find_last_not_of(' ') + 1);
+        return t;
+    }
+    // What column c (from 0) of row r shows: a character, " ", or "" for a wide one's second half.
+    const std::string& cell(int r, int c) const { return cells[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)]; }
 };
 
 // The room's changes go to the views, as the session layer hands them on; every viewer's bytes are
@@ -65,18 +105,18 @@ struct Play : chat::Members, play::Screen {
     std::map<SlotId, std::string> sent;  // since the last take()
     std::map<SlotId, int> columns;       // where each viewer's typed line ends
 
-    void deliver(SlotId, std::string_view, chat::LineKind) override {}
-    void broadcast(std::string_view, SlotId, chat::LineKind) override {}
+    void deliver(SlotId, const chat::Line&) override {}
+    void broadcast(const chat::Line&, SlotId) override {}
     void queue(SlotId viewer, std::string_view bytes) override {
         sent[viewer].append(bytes.data(), bytes.size());
         windows[viewer].feed(std::string(bytes));
     }
     int input_column(SlotId viewer) override { return columns.count(viewer) ? columns[viewer] : 1; }
 
-    void join(SlotId id) { views.show(room, room.join(id), *this); }
+    void join(SlotId id) { views.show(room, room.join(id, 0), *this); }
     void leave(SlotId id) { views.show(room, room.leave(id, false), *this); }
     void move(SlotId id, proto::Step step) { views.show(room, room.move(id, step), *this); }
-    void line(SlotId id, const std::string& text) { views.show(room, room.on_command(id, proto::parse_command(text)), *this); }
+    void line(SlotId id, const std::string& text) { views.show(room, room.on_command(id, proto::parse_command(text), 0), *this); }
 
     void open(SlotId viewer, int width = 80, int height = 24) {
         std::string bytes;
@@ -275,4 +315,74 @@ TEST(a_narrow_window_gets_the_list_cut_before_its_last_column) {
     CHECK(w.text(1).substr(21) == "@ ABCDEFGHIJKLMNOP (" + std::to_string(p.room.square(0).x) + "," +
                                       std::to_string(p.room.square(0).y) + ")");
     CHECK(!play::fits(play::kMinWidth - 1, 24) && !play::fits(80, play::kMinHeight - 1) && play::fits(80, 24));
+}
+
+// ---- Hangul nicks: a glyph two columns wide -------------------------------------------------------------
+
+namespace {
+
+const std::string kHan = "\xed\x95\x9c";  // 한
+
+// Square (x, y) as the window shows it: what its glyph's column holds.
+const std::string& square_on(const Window& w, int x, int y) { return w.cell(y, 2 + 2 * x); }
+
+}  // namespace
+
+TEST(a_hangul_glyph_is_drawn_two_columns_wide_and_every_square_stays_in_its_column) {
+    Play p;
+    p.join_at(0, 0, 0);
+    p.join_at(1, 3, 2);
+    p.join_at(2, 4, 2);
+    p.line(1, "/nick " + kHan + "x");
+    p.open(0);
+    const Window& w = p.windows[0];
+    CHECK(w.board_text(2) == "2 . . . " + kHan + "g . . .");
+    CHECK(square_on(w, 3, 2) == kHan && w.cell(2, 2 + 2 * 3 + 1).empty() && square_on(w, 4, 2) == "g");
+    for (int x = 0; x < 8; ++x)
+        CHECK(w.cell(8, 2 + 2 * x) == std::to_string(x));  // under its square's column
+    CHECK(w.list_text(2) == "  " + kHan + "x (3,2)");  // the list, beside the board
+}
+
+TEST(a_hangul_glyph_that_moves_leaves_the_space_after_its_square_behind) {
+    Play p;
+    p.join_at(0, 0, 0);
+    p.join_at(1, 3, 2);
+    p.join_at(2, 5, 2);
+    p.line(1, "/nick " + kHan);
+    p.open(0);
+    const Window& w = p.windows[0];
+    p.take(0);
+    p.move(1, {1, 0});  // to (4,2): 한 then g with no space, 3 is empty again
+    // The space after (3,2) is written back, not left to the terminal: pyte keeps the wide
+    // character's second half as an empty cell, and a console may keep it as it was.
+    CHECK(p.take(0).find("\x1b[3;9H. \x1b[3;11H" + kHan) != std::string::npos);
+    CHECK(w.board_text(2) == "2 . . . . " + kHan + "g . .");
+    CHECK(square_on(w, 3, 2) == "." && w.cell(2, 2 + 2 * 3 + 1) == " " && square_on(w, 4, 2) == kHan);
+    p.move(2, {-1, 0});  // g joins it on (4,2): '+', narrow, and the space after it comes back
+    CHECK(w.board_text(2) == "2 . . . . + . . .");
+    p.move(2, {1, 0});
+    p.walk(1, 7, 7);  // the last column: its second half is the column after the board
+    CHECK(w.board_text(7) == "7 . . . . . . . " + kHan);
+    p.line(1, "/nick Zed");
+    CHECK(w.board_text(7) == "7 . . . . . . . Z");
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x)
+            CHECK(square_on(w, x, y) == (x == 0 && y == 0 ? "@" : (x == 7 && y == 7) ? "Z" : (x == 5 && y == 2) ? "g" : "."));
+}
+
+TEST(a_hangul_nick_in_the_list_is_cut_by_columns_never_inside_a_character) {
+    Play p;
+    p.join(0);
+    std::string sixteen;
+    for (int i = 0; i < 16; ++i)
+        sixteen += kHan;
+    p.line(0, "/nick " + sixteen);
+    p.open(0, play::kMinWidth, play::kMinHeight);
+    const Window& w = p.windows[0];
+    const std::string row = w.text(1).substr(21);
+    CHECK(row.rfind("@ " + kHan, 0) == 0 && is_valid_utf8(row));
+    CHECK(columns_of(w.text(1)) <= play::kMinWidth - 1);  // nothing in the last column
+    p.open(0, 80, 24);
+    CHECK(p.windows[0].text(1).substr(21) == "@ " + sixteen + " (" + std::to_string(p.room.square(0).x) + "," +
+                                                 std::to_string(p.room.square(0).y) + ")");
 }

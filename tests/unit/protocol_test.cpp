@@ -580,6 +580,61 @@ TEST(parse_help) { CHECK(parses_as("/help", CommandKind::Help, "/help", "")); }
 
 TEST(parse_quit) { CHECK(parses_as("/quit", CommandKind::Quit, "/quit", "")); }
 
+TEST(parse_private_lines_and_their_short_forms) {
+    CHECK(parses_as("/msg bob hi there", CommandKind::Msg, "/msg", "bob hi there"));
+    CHECK(parses_as("/m bob hi", CommandKind::Msg, "/m", "bob hi"));
+    CHECK(parses_as("/W bob hi", CommandKind::Msg, "/W", "bob hi"));
+    CHECK(parses_as("/reply ok", CommandKind::Reply, "/reply", "ok"));
+    CHECK(parses_as("/r  ok", CommandKind::Reply, "/r", "ok"));
+    CHECK(parses_as("/ms bob", CommandKind::Unknown, "/ms", "bob"));   // no prefix matching
+    CHECK(parses_as("/msgs bob", CommandKind::Unknown, "/msgs", "bob"));
+    CHECK(parses_as("/re x", CommandKind::Unknown, "/re", "x"));
+}
+
+TEST(parse_me_away_ignore_history) {
+    CHECK(parses_as("/me waves", CommandKind::Me, "/me", "waves"));
+    CHECK(parses_as("/me", CommandKind::Me, "/me", ""));
+    CHECK(parses_as("/away lunch", CommandKind::Away, "/away", "lunch"));
+    CHECK(parses_as("/AWAY", CommandKind::Away, "/AWAY", ""));
+    CHECK(parses_as("/ignore bob", CommandKind::Ignore, "/ignore", "bob"));
+    CHECK(parses_as("/unignore bob", CommandKind::Unignore, "/unignore", "bob"));
+    CHECK(parses_as("/history 5", CommandKind::History, "/history", "5"));
+    CHECK(parses_as("/history", CommandKind::History, "/history", ""));
+}
+
+TEST(every_name_of_the_table_parses_to_its_row_and_help_has_a_row_each) {
+    int names = 0;
+    for (const proto::CommandInfo& command : proto::kCommands) {
+        CHECK(command.syntax.size() < proto::kHelpSyntaxColumn && !command.help.empty());
+        proto::any_name(command, [&](std::string_view name) {
+            CHECK(proto::parse_command(name).kind == command.kind);
+            CHECK(proto::command_info(command.kind).names == command.names);
+            ++names;
+            return false;
+        });
+    }
+    CHECK(names == 20);
+    CHECK(proto::command_info(CommandKind::Chat).syntax == "text");
+}
+
+TEST(http_request_lines_are_known_by_method_target_and_version) {
+    for (const char* request : {"GET / HTTP/1.1", "POST /form HTTP/1.0", "PUT /x HTTP/1.1", "HEAD / HTTP/1.1",
+                                "OPTIONS * HTTP/1.1", "DELETE /a?b=c HTTP/1.1", "CONNECT host:443 HTTP/1.1",
+                                "PATCH /p HTTP/1.9"})
+        CHECK(proto::is_http_request_line(request));
+    for (const char* not_one : {"GET", "GET /", "GET / HTTP/2", "GET / HTTP/1.", "GET / HTTP/1.1x", "get / HTTP/1.1",
+                                "GET  HTTP/1.1", "GET / x HTTP/1.1", "FETCH / HTTP/1.1", "hello GET / HTTP/1.1",
+                                "GET / http/1.1", "/get / HTTP/1.1", "POST /form HTTP/1.a", ""})
+        CHECK(!proto::is_http_request_line(not_one));
+}
+
+TEST(encoding_names) {
+    proto::Encoding encoding = proto::Encoding::Utf8;
+    CHECK(proto::parse_encoding("CP949", encoding) && encoding == proto::Encoding::Cp949);
+    CHECK(proto::parse_encoding("utf8", encoding) && encoding == proto::Encoding::Utf8);
+    CHECK(!proto::parse_encoding("utf-8", encoding) && !proto::parse_encoding("", encoding));
+}
+
 TEST(parse_unknown_command_keeps_its_word) {
     CHECK(parses_as("/anything-else", CommandKind::Unknown, "/anything-else", ""));
     CHECK(parses_as("/dance wildly", CommandKind::Unknown, "/dance", "wildly"));
@@ -605,8 +660,8 @@ TEST(commands_are_case_insensitive) {
 TEST(nick_length_edges) {
     CHECK(!proto::is_valid_nick(""));
     CHECK(proto::is_valid_nick("a"));
-    CHECK(proto::is_valid_nick(std::string(proto::kMaxNickBytes, 'x')));
-    CHECK(!proto::is_valid_nick(std::string(proto::kMaxNickBytes + 1, 'x')));
+    CHECK(proto::is_valid_nick(std::string(proto::kMaxNickChars, 'x')));
+    CHECK(!proto::is_valid_nick(std::string(proto::kMaxNickChars + 1, 'x')));
 }
 
 TEST(nick_allowed_characters) {

@@ -45,7 +45,7 @@ struct Sessions {
     // Opens `count` slots from 0 and forgets what they were sent.
     void open(SlotId count) {
         for (SlotId slot = 0; slot < count; ++slot)
-            sessions.open(slot);
+            sessions.open(slot, now_ms);
         core.queued.clear();
     }
     session::Fed receive(SlotId slot, const std::string& data) {
@@ -235,6 +235,105 @@ TEST(a_board_view_opens_with_the_recent_chat) {
     s.make_terminal(0);
     s.receive(0, "/play\r\n");
     CHECK(s.sent(0, "guest2: earlier words\r\n"));
+}
+
+}  // namespace
+
+// ---- The chat a member stays in: the fan-out's filter, private lines, the 한/영 slip, not HTTP ------------
+
+namespace {
+
+TEST(the_fan_out_leaves_out_the_ignorers_copy_of_every_kind_of_line_the_ignored_originates) {
+    Sessions s;
+    s.open(3);
+    s.receive(0, "/ignore guest2\r\n");
+    CHECK(s.take(0) == "* ignoring guest2\r\n" && s.take(1).empty());
+    s.receive(1, "hi all\r\n/me waves\r\n/msg guest1 psst\r\n/move d\r\n");
+    CHECK(s.take(2) == "guest2: hi all\r\n** guest2 waves\r\nMOVE guest2 3 1\r\n");
+    CHECK(s.take(0) == "MOVE guest2 3 1\r\n");  // a MOVE is the room's line: it still comes
+    CHECK(s.take(1) == "guest2: hi all\r\n** guest2 waves\r\n[msg] to guest1: psst\r\nMOVE guest2 3 1\r\n");
+    s.receive(2, "and me\r\n");  // a line from someone not ignored reaches everyone
+    CHECK(s.take(0) == "guest3: and me\r\n" && s.take(1) == "guest3: and me\r\n");
+    // 6 welcomes and joins, the ignore's answer, 2 + 2 copies of the chat and /me, the /msg's copy
+    // for its sender, 3 MOVEs, 3 of guest3's line: what was sent, and not one more.
+    CHECK(s.sessions.counters().lines_out == 6 + 1 + 2 + 2 + 1 + 3 + 3);
+}
+
+TEST(a_private_line_pays_the_input_budget_like_any_other) {
+    Sessions s(1, 2);
+    s.open(2);
+    const session::Fed fed = s.receive(0, "/msg guest2 a\r\n/msg guest2 b\r\n/msg guest2 c\r\n");
+    CHECK(fed.next == Next::Pause);
+    CHECK(s.take(1) == "[msg] from guest1: a\r\n[msg] from guest1: b\r\n");
+}
+
+TEST(a_private_line_goes_through_the_recipients_send_queue_and_its_limit) {
+    Sessions s;
+    s.open(2);
+    s.core.refusing[1] = true;  // past its send limit: the core takes no more for it
+    s.receive(0, "/msg guest2 one too many\r\n");
+    CHECK(s.take(0) == "[msg] to guest2: one too many\r\n");
+    const session::Fed fed = s.receive(1, "/ping x\r\n");
+    CHECK(fed.next == Next::Stop);  // being dropped: it is read no further
+}
+
+TEST(a_line_typed_with_the_korean_input_on_is_read_as_its_keys_and_the_member_told_once) {
+    Sessions s;
+    s.open(2);
+    s.receive(0, "/\xec\xa2\xa8\r\n");  // /좨
+    const std::string got = s.take(0);
+    CHECK(got.rfind("* read /\xec\xa2\xa8 as /who (\xed\x95\x9c/\xec\x98\x81 key)\r\n* 2 online: ", 0) == 0);
+    s.receive(0, "/\xe3\x85\xa1\xe3\x85\x90\xe3\x85\x8d\xe3\x84\xb7 \xe3\x85\x95\r\n");  // /ㅡㅐㅍㄷ ㅕ: /move u
+    CHECK(s.take(0) == "* read /\xe3\x85\xa1\xe3\x85\x90\xe3\x85\x8d\xe3\x84\xb7 \xe3\x85\x95 as /move u "
+                       "(\xed\x95\x9c/\xec\x98\x81 key)\r\nMOVE guest1 2 0\r\n");  // from (2,0), at the top: stays
+    s.receive(0, "/encoding \xe3\x85\x8a\xe3\x85\x94" "949\r\n");  // /encoding ㅊㅔ949, one of the session's own
+    CHECK(s.take(0) == "* read /encoding \xe3\x85\x8a\xe3\x85\x94" "949 as /encoding cp949 (\xed\x95\x9c/\xec\x98\x81 key)\r\n"
+                       "* encoding cp949\r\n");  // the notice came before the switch, in UTF-8
+    s.receive(0, "/\xc1\xc8\r\n");  // /좨 from a CP949 console
+    CHECK(s.take(0).rfind("* read /\xc1\xc8 as /who (\xc7\xd1/\xbf\xb5 key)\r\n* 2 online: ", 0) == 0);
+    s.receive(1, "/\xec\x95\x88\xeb\x85\x95\r\n");  // /안녕 spells nothing
+    CHECK(s.take(1) == "ERR unknown command /\xec\x95\x88\xeb\x85\x95 (try /help)\r\n");
+}
+
+TEST(a_cp949_member_sets_and_sees_hangul_nicks_as_utf8_members_do) {
+    Sessions s;
+    s.open(2);
+    s.receive(0, "/nick \xc7\xd1\xb1\xdb\r\n");  // /nick 한글 from a Korean console
+    CHECK(s.take(0) == "* guest1 is now \xc7\xd1\xb1\xdb\r\n");
+    CHECK(s.take(1) == "* guest1 is now \xed\x95\x9c\xea\xb8\x80\r\n");
+    s.receive(1, "/msg \xed\x95\x9c\xea\xb8\x80 hi\r\n");
+    CHECK(s.take(0) == "[msg] from guest2: hi\r\n");
+    CHECK(s.take(1) == "[msg] to \xed\x95\x9c\xea\xb8\x80: hi\r\n");
+    s.receive(0, "/board\r\n");
+    CHECK(s.take(0).rfind("0 . . @ g . . . .\r\n", 0) == 0);
+    s.receive(1, "/board\r\n");
+    CHECK(s.take(1).rfind("0 . . \xed\x95\x9c@ . . . .\r\n", 0) == 0);  // 한 two columns wide, @ after it
+}
+
+TEST(idle_time_is_measured_on_the_clock_the_receives_bring) {
+    Sessions s;
+    s.open(2);
+    s.now_ms += proto::kIdleAfterMs;
+    s.receive(1, "/who\r\n");
+    const std::string who = s.take(1);
+    CHECK(who.find("guest1 (2,0) [idle 1m]") != std::string::npos && who.find("guest2 (3,0) [idle 1m]") != std::string::npos);
+    s.receive(0, "here\r\n");
+    s.receive(1, "/who\r\n");
+    CHECK(s.take(1).find("guest1 (2,0), guest2 (3,0) [idle 1m]") != std::string::npos);
+}
+
+TEST(a_first_line_that_is_an_http_request_gets_the_webs_answer_and_the_close_and_nothing_of_it_reaches_the_room) {
+    Sessions s;
+    s.open(2);
+    const std::string request = "POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n\r\nhello\r\n/nick evil\r\n";
+    const session::Fed fed = s.receive(0, request);
+    CHECK(fed.next == Next::Quit && fed.consumed == std::string("POST /form HTTP/1.1\r").size());
+    CHECK(s.take(0) == proto::kHttpRefusal);
+    CHECK(s.take(1).empty() && s.sessions.counters().lines_out == 3);
+    s.sessions.close(0, true);  // the core closes it once the answer is out
+    CHECK(s.take(1) == "* guest1 left\r\n");
+    s.receive(1, "hello\r\nGET / HTTP/1.1\r\n");  // not its first line: chat
+    CHECK(s.take(1) == "guest2: hello\r\nguest2: GET / HTTP/1.1\r\n");
 }
 
 }  // namespace
