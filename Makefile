@@ -1,5 +1,5 @@
 # Linux build of a Windows program: cross-compiled with mingw-w64, run and tested under Wine.
-#   make             build build/server.exe and build/client.exe
+#   make             build build/server.exe, build/client.exe and everything else the tests run
 #   make run         build, then run server.exe on port 9000 under Wine (Ctrl+C stops it);
 #                    make run ARGS="--echo" passes more options
 #   make test        build (the benchmark peers too), then every check and test, in order (what CI runs)
@@ -25,8 +25,9 @@ export WINEDEBUG := -all
 
 .PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat bench-play clean
 
-# The two programs, and proof that the Windows-free layers compile without any Windows header.
-all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok
+# The two programs, proof that the Windows-free layers compile without any Windows header, and the
+# Wine defect's program that tests/e2e runs: after `make`, `pytest tests/e2e` has all it needs.
+all: $(BUILD)/server.exe $(BUILD)/client.exe $(BUILD)/protocol-native.ok $(BUILD)/close_pending.exe
 
 # Installs (as root) or names (otherwise) the missing Debian packages; silent when none is.
 deps:
@@ -123,7 +124,7 @@ fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-smoke
 
 # build.bat under Wine's cmd (tests/build), then the end-to-end suite, in one pytest run.
-pytest: all $(BUILD)/close_pending.exe
+pytest: all
 	$(PYTHON) -m pytest -q tests/build tests/e2e
 
 # The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py).

@@ -72,6 +72,20 @@ def listening_unix_sockets(pid):
     return [row[7] for row in rows if len(row) >= 8 and row[6] in inodes and int(row[3], 16) & 0x10000]
 
 
+def listening_on(port):
+    """Whether a socket of this machine listens on TCP `port` (Linux: /proc/net/tcp and tcp6)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        # sl local_address rem_address st ...; st 0A = LISTEN
+        if any(int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A" for row in rows):
+            return True
+    return False
+
+
 class Wine:
     """A Wine prefix, build/wine/NAME, and the wineserver the run owns for it."""
 
@@ -303,6 +317,20 @@ class Server(Process):
                 # Another run on this machine took the port between free_port() and our bind.
                 if port or "bind failed: 10048" not in self.output() or attempt == attempts - 1:
                     raise
+
+    def wait_for_listener_closed(self, timeout=STOP_TIMEOUT):
+        """Once the process has ended (a kill, a crash): returns when nothing listens on its port
+        any more. On Windows a process's handles are closed before it counts as ended; under Wine
+        the wineserver closes them when it sees the process gone, a few ms after Linux has reaped
+        it. A listener still there after `timeout` is a failure, never waited out."""
+        assert self.proc.poll() is not None, "server.exe is still running"
+        if ON_WINDOWS:
+            return
+        deadline = time.monotonic() + timeout
+        while listening_on(self.port):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"port {self.port} is still listened on {timeout} s after server.exe ended")
+            time.sleep(0.01)
 
     def connect(self, **kw):
         return Conn(self.port, **kw)

@@ -149,9 +149,12 @@ def test_stats_has_every_counter(server):
     # out through a send, and what completed at once is part of what was called.
     assert stats["recv_calls"] >= 2 and stats["send_calls"] >= 2 and stats["dequeues"] >= 1
     assert stats["recv_at_once"] <= stats["recv_calls"] and stats["send_at_once"] <= stats["send_calls"]
-    # Every receive and send is posted within a loop turn, so their time is part of the turns'.
+    # Every receive and send is posted within a loop turn, so their time is part of the turns'. A
+    # /stats reply is written in the middle of a turn, whose receives and sends are already counted
+    # and its time not yet: the turns' time is read after that turn, from a fresh connection (its
+    # accept is dequeued by the next turn at the earliest).
     assert stats["turns"] >= 1 and stats["turn_max_us"] <= stats["turn_us"]
-    assert stats["recv_us"] + stats["send_us"] <= stats["turn_us"]
+    assert stats["recv_us"] + stats["send_us"] <= server.stats()["turn_us"]
 
 
 def test_help_lists_every_command(server):
