@@ -23,6 +23,7 @@
 
 #include "protocol.h"
 #include "telnet.h"
+#include "utf8.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -53,44 +54,12 @@ enum class View : std::uint8_t { Lines, Board };
 // The keys the board view takes; Leave is Esc pressed twice. The arrows index proto::kSteps.
 enum class Key : std::uint8_t { Up, Down, Left, Right, Leave };
 
-// ---- Characters ---------------------------------------------------------------------------------
+// ---- CP949 --------------------------------------------------------------------------------------
 
 // A valid CP949 pair: lead 0x81-0xFE, trail 0x41-0x5A, 0x61-0x7A or 0x81-0xFE.
 inline bool is_cp949_lead(unsigned char b) { return b >= 0x81 && b <= 0xFE; }
 inline bool is_cp949_trail(unsigned char b) {
     return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x81 && b <= 0xFE);
-}
-
-// How many bytes a UTF-8 sequence starting with `lead` has (0: it cannot start one).
-inline int utf8_length(unsigned char lead) {
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        return 2;
-    if (lead >= 0xE0 && lead <= 0xEF)
-        return 3;
-    if (lead >= 0xF0 && lead <= 0xF4)
-        return 4;
-    return 0;
-}
-
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
-inline bool is_valid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const int length = utf8_length(lead);
-        if (length == 0 || i + static_cast<std::size_t>(length) > text.size())
-            return false;
-        for (int k = 1; k < length; ++k)
-            if ((static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80)
-                return false;
-        const auto second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
-        if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
-            (lead == 0xF4 && second > 0x8F))
-            return false;
-        i += static_cast<std::size_t>(length);
-    }
-    return true;
 }
 
 // True when `text` is made of ASCII and valid CP949 pairs only.
@@ -108,52 +77,7 @@ inline bool is_valid_cp949(std::string_view text) {
 
 // The encoding a client's bytes show: CP949 when they are not valid UTF-8 but are valid CP949.
 inline Encoding detect_encoding(std::string_view bytes, Encoding current) {
-    return current == Encoding::Utf8 && !is_valid_utf8(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
-}
-
-// Columns a code point takes on a terminal: East Asian wide and fullwidth characters two,
-// combining marks none, the rest one.
-inline int columns_of(std::uint32_t c) {
-    if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F))
-        return 0;
-    const bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
-                      (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-                      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-                      (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-                      (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
-    return wide ? 2 : 1;
-}
-
-// The columns `text` (UTF-8; a byte that is no part of a valid character counts one) takes.
-inline int columns_of(std::string_view text) {
-    int columns = 0;
-    for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const int length = utf8_length(lead);
-        if (length <= 1 || i + static_cast<std::size_t>(length) > text.size() ||
-            !is_valid_utf8(text.substr(i, static_cast<std::size_t>(length)))) {
-            columns += 1;
-            ++i;
-            continue;
-        }
-        std::uint32_t c = lead & (0xFF >> (length + 1));
-        for (int k = 1; k < length; ++k)
-            c = (c << 6) | (static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0x3F);
-        columns += columns_of(c);
-        i += static_cast<std::size_t>(length);
-    }
-    return columns;
-}
-
-// Where the last character of a UTF-8 line starts (its continuation bytes, then its lead).
-inline std::size_t last_character_start(std::string_view line) {
-    std::size_t end = line.size();
-    int continuation = 0;
-    while (end > 0 && continuation < 3 && (static_cast<unsigned char>(line[end - 1]) & 0xC0) == 0x80) {
-        --end;
-        ++continuation;
-    }
-    return end > 0 ? end - 1 : 0;
+    return current == Encoding::Utf8 && !utf8::is_valid(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
 }
 
 // ---- The terminal -------------------------------------------------------------------------------
@@ -208,7 +132,7 @@ public:
     // The board view: the column (from 1) of the cursor on the bottom row, after the typed line.
     int input_column() const {
         const std::size_t begin = input_row_begin();
-        return hidden_ ? 1 : 1 + (begin > 0 ? 1 : 0) + columns_of(std::string_view(line_).substr(begin));
+        return hidden_ ? 1 : 1 + (begin > 0 ? 1 : 0) + utf8::columns_of(std::string_view(line_).substr(begin));
     }
 
     // Before a line is written to this client: the bytes that take its half-typed line off the
@@ -483,10 +407,10 @@ bool Terminal::text_byte(unsigned char byte, Sink& sink) {
         }
         return append("?", typed.substr(0, 1), sink) && text_byte(byte, sink);  // read again on its own
     }
-    const auto length = static_cast<std::size_t>(utf8_length(first));
+    const auto length = static_cast<std::size_t>(utf8::sequence_length(first));
     if (length > 1 && (byte & 0xC0) == 0x80 && typed.size() < length)
         return true;
-    if (length > 1 && typed.size() == length && is_valid_utf8(typed)) {
+    if (length > 1 && typed.size() == length && utf8::is_valid(typed)) {
         undecoded_bytes_ = 0;
         return append(typed, typed, sink);
     }
@@ -518,7 +442,7 @@ bool Terminal::not_utf8(Sink& sink) {
 template <typename Sink>
 bool Terminal::overflow(Sink& sink) {
     if (echoing() && !hidden_)
-        out_ += erase_input_rows(columns_of(line_));
+        out_ += erase_input_rows(utf8::columns_of(line_));
     overflowed_ = true;
     line_.clear();
     undecoded_bytes_ = 0;
@@ -579,11 +503,11 @@ bool Terminal::end_line(Sink& sink) {
 inline void Terminal::erase_character() {
     if (overflowed_ || line_.empty())
         return;
-    const int before = columns_of(line_);
-    line_.resize(last_character_start(line_));
+    const int before = utf8::columns_of(line_);
+    line_.resize(utf8::last_character_start(line_));
     if (!echoing() || hidden_)
         return;
-    const int after = columns_of(line_);
+    const int after = utf8::columns_of(line_);
     const int width = before - after;
     const bool on_cursor_row = view_ == View::Board ? before <= width_ - 1
                                                     : before % width_ != 0 && after >= before / width_ * width_;
@@ -601,7 +525,7 @@ inline void Terminal::erase_character() {
 inline void Terminal::erase_word() {
     if (overflowed_ || line_.empty())
         return;
-    const int before = columns_of(line_);
+    const int before = utf8::columns_of(line_);
     std::size_t end = line_.size();
     while (end > 0 && line_[end - 1] == ' ')
         --end;
@@ -619,7 +543,7 @@ inline void Terminal::erase_line() {
     if (overflowed_)
         return;
     if (echoing() && !hidden_ && !line_.empty())
-        out_ += erase_input_rows(columns_of(line_));
+        out_ += erase_input_rows(utf8::columns_of(line_));
     line_.clear();
 }
 
@@ -645,13 +569,13 @@ inline std::string Terminal::erase_input_rows(int columns) const {
 // fits after it.
 inline std::size_t Terminal::input_row_begin() const {
     const int fits = width_ - 1;
-    if (columns_of(line_) <= fits)
+    if (utf8::columns_of(line_) <= fits)
         return 0;
     std::size_t begin = line_.size();
     int columns = 0;
     while (begin > 0) {
-        const std::size_t start = last_character_start(std::string_view(line_).substr(0, begin));
-        const int more = columns_of(std::string_view(line_).substr(start, begin - start));
+        const std::size_t start = utf8::last_character_start(std::string_view(line_).substr(0, begin));
+        const int more = utf8::columns_of(std::string_view(line_).substr(start, begin - start));
         if (columns + more > fits - 1)
             break;
         columns += more;
@@ -664,7 +588,7 @@ inline std::string Terminal::hide_input() {
     if (!echoing() || hidden_ || line_.empty())
         return {};
     hidden_ = true;
-    return erase_input_rows(columns_of(line_));
+    return erase_input_rows(utf8::columns_of(line_));
 }
 
 inline std::string Terminal::show_input() {

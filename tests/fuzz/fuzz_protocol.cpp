@@ -10,6 +10,7 @@
 // so at its event number 1 + (h >> 4).
 #include "protocol.h"
 #include "terminal.h"
+#include "utf8.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -78,7 +79,7 @@ Events reference_frame(std::string_view in) {
 
     auto erase_character = [&] {
         if (!discarding && !line.empty())
-            line.resize(term::last_character_start(line));
+            line.resize(utf8::last_character_start(line));
     };
     auto text = [&](unsigned char byte) {
         if (discarding)

@@ -6,6 +6,7 @@
 #include "iconv_codec.h"
 #include "telnet_bytes.h"
 #include "terminal.h"
+#include "utf8.h"
 
 #include <initializer_list>
 #include <string>
@@ -299,8 +300,8 @@ TEST(backspace_across_a_row_boundary_draws_the_input_again) {
 // ---- Encodings -----------------------------------------------------------------------------------
 
 TEST(utf8_and_cp949_are_told_apart) {
-    CHECK(term::is_valid_utf8("\xed\x95\x9c\xea\xb8\x80 ok") && !term::is_valid_utf8("\xc7\xd1\xb1\xdb"));
-    CHECK(!term::is_valid_utf8("\xc0\xaf") && !term::is_valid_utf8("\xed\xa0\x80") && !term::is_valid_utf8("\xe0\x80\xaf"));
+    CHECK(utf8::is_valid("\xed\x95\x9c\xea\xb8\x80 ok") && !utf8::is_valid("\xc7\xd1\xb1\xdb"));
+    CHECK(!utf8::is_valid("\xc0\xaf") && !utf8::is_valid("\xed\xa0\x80") && !utf8::is_valid("\xe0\x80\xaf"));
     CHECK(term::is_valid_cp949("\xc7\xd1\xb1\xdb ok") && !term::is_valid_cp949("\xc7") && !term::is_valid_cp949("\xc7 "));
     CHECK(term::detect_encoding("\xc7\xd1\xb1\xdb", Encoding::Utf8) == Encoding::Cp949);
     CHECK(term::detect_encoding("\xed\x95\x9c", Encoding::Utf8) == Encoding::Utf8);
@@ -349,9 +350,9 @@ TEST(the_encoding_can_be_set_by_hand) {
 }
 
 TEST(columns_count_wide_characters_twice) {
-    CHECK(term::columns_of("abc") == 3 && term::columns_of("\xed\x95\x9c" "a") == 3);
-    CHECK(term::columns_of("\xe6\xbc\xa2\xe5\xad\x97") == 4 && term::columns_of("e\xcc\x81") == 1);
-    CHECK(term::columns_of("\xff") == 1);
+    CHECK(utf8::columns_of("abc") == 3 && utf8::columns_of("\xed\x95\x9c" "a") == 3);
+    CHECK(utf8::columns_of("\xe6\xbc\xa2\xe5\xad\x97") == 4 && utf8::columns_of("e\xcc\x81") == 1);
+    CHECK(utf8::columns_of("\xff") == 1);
 }
 
 }  // namespace
