@@ -509,8 +509,11 @@ inline void Terminal::erase_character() {
         return;
     const int after = utf8::columns_of(line_);
     const int width = before - after;
+    // BS SP BS that leaves exactly full rows would leave the cursor at the start of the row below
+    // them, where every redraw takes it to be at the end of the last full one: drawn again instead.
     const bool on_cursor_row = view_ == View::Board ? before <= width_ - 1
-                                                    : before % width_ != 0 && after >= before / width_ * width_;
+                                                    : before % width_ != 0 &&
+                                                          (after > before / width_ * width_ || before < width_);
     if (on_cursor_row) {
         out_.append(static_cast<std::size_t>(width), '\b');
         out_.append(static_cast<std::size_t>(width), ' ');

@@ -293,8 +293,9 @@ TEST(backspace_across_a_row_boundary_draws_the_input_again) {
     c.agree();
     c.send(naws(10, 24));
     c.send(std::string(11, 'x'));
-    CHECK(c.send("\b") == "\b \b");  // the eleventh, alone on the second row
+    CHECK(c.send("\b") == "\x1b[1A\r\x1b[J" + std::string(10, 'x'));  // the eleventh: the cursor back on row 1
     CHECK(c.send("\b") == "\r\x1b[J" + std::string(9, 'x'));  // the tenth: at the end of the first row
+    CHECK(c.send("\b") == "\b \b");  // within the first row: BS SP BS
 }
 
 // ---- Encodings -----------------------------------------------------------------------------------
