@@ -17,7 +17,7 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-HEADERS  := session.h chat.h play.h terminal.h telnet.h protocol.h bots.h util.h utf8.h vt.h display.h vterm.h keys.h iocp.h connect.h cp949.h
+HEADERS  := session.h chat.h play.h terminal.h telnet.h protocol.h bots.h util.h utf8.h vt.h display.h vterm.h keys.h iocp.h connect.h console.h cp949.h
 SOURCES  := server.cpp client.cpp bots.cpp $(HEADERS)
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
