@@ -5,7 +5,7 @@
 #   make test        build (the benchmark peers too), then every check and test, in order (what CI runs)
 #   make msvc-check  what MSVC's cl would say, without MSVC (tools/msvc)
 #   make workflow-check  lint .github/workflows (they run on GitHub's Windows, not here)
-#   make fuzz        the protocol fuzzer for 600 s (make test runs it for FUZZ_SECONDS=30)
+#   make fuzz        the fuzzers for 600 s each (make test runs them for FUZZ_SECONDS=30)
 #   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
 #   make bench       the benchmarks (never part of make test; make test only builds them)
 #   make bench-chat  the chat part alone: fan-out capacity and broadcast, against an Asio chat server
@@ -97,23 +97,29 @@ $(BUILD)/unit_tests: $(UNIT_SOURCES) $(wildcard tests/unit/*.h) $(WINDOWS_FREE) 
 	g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-I. $(UNIT_SOURCES) -o $@
 
-# libFuzzer over the framer and parser for FUZZ_SECONDS, on a temporary copy of the seed corpus
-# so that a run never grows the corpus kept in the repository; a crashing input lands in build/.
-ifneq ($(wildcard tests/fuzz/fuzz_protocol.cpp),)
-fuzz-smoke: $(BUILD)/fuzz_protocol
-	@corpus=$$(mktemp -d) && trap 'rm -rf "$$corpus"' EXIT && \
-	cp -r tests/fuzz/corpus/. "$$corpus" 2>/dev/null; \
-	echo "$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) <copy of tests/fuzz/corpus>"; \
-	$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz- "$$corpus" \
-		> $(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }; \
-	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/fuzz.log
-else
-fuzz-smoke:
-	@echo "fuzz-smoke: no tests/fuzz/fuzz_protocol.cpp yet, skipped"
-endif
+# libFuzzer for FUZZ_SECONDS each over the server's framer and parser (fuzz_protocol) and over
+# client.exe's terminal (fuzz_vt), each on a temporary copy of its seed corpus (tests/fuzz/corpus,
+# tests/fuzz/vt_corpus) so that a run never grows the corpus kept in the repository; a crashing
+# input lands in build/.
+FUZZ_TARGETS := fuzz_protocol fuzz_vt
+fuzz-smoke: $(patsubst %,$(BUILD)/%,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+	seeds=tests/fuzz/corpus; [ $$target = fuzz_vt ] && seeds=tests/fuzz/vt_corpus; \
+	corpus=$$(mktemp -d) && cp -r $$seeds/. "$$corpus" 2>/dev/null; \
+	echo "$(BUILD)/$$target -max_total_time=$(FUZZ_SECONDS) <copy of $$seeds>"; \
+	$(BUILD)/$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/$$target- "$$corpus" \
+		> $(BUILD)/$$target.log 2>&1 || { rm -rf "$$corpus"; tail -n 60 $(BUILD)/$$target.log; exit 1; }; \
+	rm -rf "$$corpus"; \
+	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/$$target.log; \
+	done
 
 $(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h terminal.h telnet.h util.h utf8.h | deps
+	@mkdir -p $(BUILD)
+	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-I. $< -o $@
+
+$(BUILD)/fuzz_vt: tests/fuzz/fuzz_vt.cpp vt.h display.h vterm.h keys.h telnet.h utf8.h | deps
 	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@
