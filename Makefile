@@ -129,11 +129,12 @@ fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-smoke
 
 # build.bat under Wine's cmd (tests/build), then the end-to-end suite, in one pytest run.
-pytest: all $(BUILD)/close_pending.exe
+pytest: all $(BUILD)/close_pending.exe $(BUILD)/console_mode.exe
 	$(PYTHON) -m pytest -q tests/build tests/e2e
 
-# The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py).
-$(BUILD)/close_pending.exe: tests/wine/close_pending.cpp | deps
+# The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py), and one that
+# prints a console's modes (tests/e2e/test_console_client.py: given back after client.exe).
+$(BUILD)/close_pending.exe $(BUILD)/console_mode.exe: $(BUILD)/%.exe: tests/wine/%.cpp | deps
 	@mkdir -p $(BUILD)
 	$(WINCXX) $(WINFLAGS) $< -o $@ $(WINLIBS)
 
