@@ -114,12 +114,12 @@ fuzz-smoke: $(patsubst %,$(BUILD)/%,$(FUZZ_TARGETS))
 	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/$$target.log; \
 	done
 
-$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h terminal.h telnet.h util.h utf8.h | deps
+$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp tests/fuzz/require.h protocol.h terminal.h telnet.h util.h utf8.h | deps
 	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@
 
-$(BUILD)/fuzz_vt: tests/fuzz/fuzz_vt.cpp vt.h display.h vterm.h keys.h telnet.h utf8.h | deps
+$(BUILD)/fuzz_vt: tests/fuzz/fuzz_vt.cpp tests/fuzz/require.h vt.h display.h vterm.h keys.h telnet.h utf8.h | deps
 	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@

@@ -11,27 +11,19 @@
 // display's size, and whether it is resized between chunks.
 #include "display.h"
 #include "keys.h"
+#include "require.h"
 #include "utf8.h"
 #include "vt.h"
 #include "vterm.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
-
-void require_at(bool condition, int line) {
-    if (!condition) {
-        std::fprintf(stderr, "invariant broken at fuzz_vt.cpp:%d\n", line);
-        std::abort();
-    }
-}
-#define require(condition) require_at((condition), __LINE__)
 
 struct Recorded {
     int kind;
