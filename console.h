@@ -137,7 +137,7 @@ inline void Painter::scroll(const vt::Scroll& scroll, const vt::Display& display
     CHAR_INFO fill{};
     fill.Char.UnicodeChar = L' ';
     CONSOLE_SCREEN_BUFFER_INFO info{};
-    fill.Attributes = GetConsoleScreenBufferInfo(output_, &info) ? info.wAttributes : 7;
+    fill.Attributes = GetConsoleScreenBufferInfo(output_, &info) ? info.wAttributes : WORD{7};
     ScrollConsoleScreenBuffer(output_, &region, &region, to, &fill);
 }
 

@@ -17,7 +17,6 @@
 
 #include "utf8.h"
 
-#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
