@@ -39,8 +39,8 @@ constexpr int kCrowdNoticeLimit = 64;  // joined/left notices only while this ma
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
 constexpr std::string_view kErrPlayNeedsTerminal = "ERR /play needs a character-mode terminal";
 constexpr std::string_view kPlayHint =
-    "* it takes keys as they are typed: Windows telnet and PuTTY (Telnet) send them; Linux telnet does after "
-    "Ctrl+] and mode character";
+    "* it takes keys as they are typed: client.exe in a console (without --lines), Windows telnet and PuTTY "
+    "(Telnet) send them; Linux telnet does after Ctrl+] and mode character";
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
