@@ -5,7 +5,7 @@
 #   make test        build (the benchmark peers too), then every check and test, in order (what CI runs)
 #   make msvc-check  what MSVC's cl would say, without MSVC (tools/msvc)
 #   make workflow-check  lint .github/workflows (they run on GitHub's Windows, not here)
-#   make fuzz        the protocol fuzzer for 600 s (make test runs it for FUZZ_SECONDS=30)
+#   make fuzz        the fuzzers for 600 s each (make test runs them for FUZZ_SECONDS=30)
 #   make soak        mixed bots with reconnect churn for SOAK_SECONDS (600), then leak checks
 #   make bench       the benchmarks (never part of make test; make test only builds them)
 #   make bench-chat  the chat part alone: fan-out capacity and broadcast, against an Asio chat server
@@ -17,7 +17,7 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-HEADERS  := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h iocp.h connect.h cp949.h
+HEADERS  := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h iocp.h connect.h console.h cp949.h
 SOURCES  := server.cpp client.cpp bots.cpp $(HEADERS)
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
@@ -43,7 +43,7 @@ $(BUILD)/client.exe: client.cpp bots.cpp $(HEADERS) | deps
 	$(WINCXX) $(WINFLAGS) client.cpp bots.cpp -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
 # The Windows-free layers compile natively, with no Windows header.
-WINDOWS_FREE := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h
+WINDOWS_FREE := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h
 $(BUILD)/protocol-native.ok: $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
 	for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only - || exit 1; done
@@ -98,23 +98,29 @@ $(BUILD)/unit_tests: $(UNIT_SOURCES) $(wildcard tests/unit/*.h) $(WINDOWS_FREE) 
 	g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-I. $(UNIT_SOURCES) -o $@
 
-# libFuzzer over the framer and parser for FUZZ_SECONDS, on a temporary copy of the seed corpus
-# so that a run never grows the corpus kept in the repository; a crashing input lands in build/.
-ifneq ($(wildcard tests/fuzz/fuzz_protocol.cpp),)
-fuzz-smoke: $(BUILD)/fuzz_protocol
-	@corpus=$$(mktemp -d) && trap 'rm -rf "$$corpus"' EXIT && \
-	cp -r tests/fuzz/corpus/. "$$corpus" 2>/dev/null; \
-	echo "$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) <copy of tests/fuzz/corpus>"; \
-	$(BUILD)/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz- "$$corpus" \
-		> $(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }; \
-	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/fuzz.log
-else
-fuzz-smoke:
-	@echo "fuzz-smoke: no tests/fuzz/fuzz_protocol.cpp yet, skipped"
-endif
+# libFuzzer for FUZZ_SECONDS each over the server's framer and parser (fuzz_protocol) and over
+# client.exe's terminal (fuzz_vt), each on a temporary copy of its seed corpus (tests/fuzz/corpus,
+# tests/fuzz/vt_corpus) so that a run never grows the corpus kept in the repository; a crashing
+# input lands in build/.
+FUZZ_TARGETS := fuzz_protocol fuzz_vt
+fuzz-smoke: $(patsubst %,$(BUILD)/%,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+	seeds=tests/fuzz/corpus; [ $$target = fuzz_vt ] && seeds=tests/fuzz/vt_corpus; \
+	corpus=$$(mktemp -d) && cp -r $$seeds/. "$$corpus" 2>/dev/null; \
+	echo "$(BUILD)/$$target -max_total_time=$(FUZZ_SECONDS) <copy of $$seeds>"; \
+	$(BUILD)/$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/$$target- "$$corpus" \
+		> $(BUILD)/$$target.log 2>&1 || { rm -rf "$$corpus"; tail -n 60 $(BUILD)/$$target.log; exit 1; }; \
+	rm -rf "$$corpus"; \
+	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(BUILD)/$$target.log; \
+	done
 
-$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp protocol.h hangul.h utf8.h terminal.h telnet.h util.h | deps
+$(BUILD)/fuzz_protocol: tests/fuzz/fuzz_protocol.cpp tests/fuzz/require.h protocol.h hangul.h terminal.h telnet.h util.h utf8.h | deps
+	@mkdir -p $(BUILD)
+	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-I. $< -o $@
+
+$(BUILD)/fuzz_vt: tests/fuzz/fuzz_vt.cpp tests/fuzz/require.h vt.h display.h vterm.h keys.h telnet.h utf8.h | deps
 	@mkdir -p $(BUILD)
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I. $< -o $@
@@ -124,11 +130,12 @@ fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-smoke
 
 # build.bat under Wine's cmd (tests/build), then the end-to-end suite, in one pytest run.
-pytest: all
+pytest: all $(BUILD)/close_pending.exe $(BUILD)/console_mode.exe
 	$(PYTHON) -m pytest -q tests/build tests/e2e
 
-# The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py).
-$(BUILD)/close_pending.exe: tests/wine/close_pending.cpp | deps
+# The smallest program that shows Wine 8's close defect (tests/e2e/test_wine.py), and one that
+# prints a console's modes (tests/e2e/test_console_client.py: given back after client.exe).
+$(BUILD)/close_pending.exe $(BUILD)/console_mode.exe: $(BUILD)/%.exe: tests/wine/%.cpp | deps
 	@mkdir -p $(BUILD)
 	$(WINCXX) $(WINFLAGS) $< -o $@ $(WINLIBS)
 

@@ -659,7 +659,7 @@ inline char32_t Room::glyph(SlotId viewer, Square square) const {
         return pieces == 0 ? '.' : '+';
     const std::string_view nick = members_[occupants_[square.y][square.x]].nick;
     std::size_t at = 0;
-    return next_code_point(nick, at);  // a letter, a digit, _ or -, or a Hangul syllable
+    return utf8::next_code_point(nick, at);  // a letter, a digit, _ or -, or a Hangul syllable
 }
 
 inline void Room::append_board_row(SlotId viewer, int y, std::string& out) const {
@@ -669,8 +669,8 @@ inline void Room::append_board_row(SlotId viewer, int y, std::string& out) const
         if (!wide)
             out += ' ';
         const char32_t shown = glyph(viewer, {x, y});
-        append_utf8(out, shown);
-        wide = columns_of(shown) == 2;
+        utf8::append(out, shown);
+        wide = utf8::columns_of(shown) == 2;
     }
 }
 

@@ -63,7 +63,7 @@ inline bool keys_typed(std::string_view text, std::string& keys) {
     keys.clear();
     bool hangul = false;
     for (std::size_t at = 0; at < text.size();) {
-        const char32_t c = next_code_point(text, at);
+        const char32_t c = utf8::next_code_point(text, at);
         if (c < 0x80) {
             keys += static_cast<char>(c);
             continue;

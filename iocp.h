@@ -398,22 +398,35 @@ inline std::string format_address(const sockaddr* address) {
 // Input without a line end is handed on in pieces of this size, not buffered for ever.
 constexpr std::size_t kMaxInputLineBytes = 64 * 1024;
 
-// One line read (or the end of input), handed from the reading thread to the loop through the
-// port. The loop owns it from then on and frees it.
-struct InputLine {
+// What a reading thread hands the loop through the port (with kInputKey): a line of standard input
+// or its end, and for client.exe in character mode the keys, a resize or Ctrl+C (console.h). The
+// loop owns it from then on and frees it.
+struct Typed {
+    enum class Kind : std::uint8_t {
+        Line,        // a line read, without its line end
+        EndOfInput,  // a pipe's or file's end, or Ctrl+Z at a console line's start
+        Keys,        // character mode: bytes to send, as a VT terminal sends them
+        Resized,     // character mode: the console says its buffer changed size
+        Stop,        // character mode: Ctrl+C typed (processed input off)
+    };
     OVERLAPPED overlapped{};  // only carries the pointer through the port; no I/O uses it
-    std::string text;         // UTF-8, without its line end
-    bool end_of_input = false;
+    Kind kind = Kind::Line;
+    std::string text;  // UTF-8
 };
 
-inline void post_input(HANDLE port, ULONG_PTR key, std::string text, bool end_of_input) {
-    auto* input = new InputLine;
-    input->text = std::move(text);
-    input->end_of_input = end_of_input;
-    if (!PostQueuedCompletionStatus(port, 0, key, &input->overlapped)) {
+inline void post_typed(HANDLE port, Typed::Kind kind, std::string text = {}) {
+    auto* typed = new Typed;
+    typed->kind = kind;
+    typed->text = std::move(text);
+    if (!PostQueuedCompletionStatus(port, 0, kInputKey, &typed->overlapped)) {
         log_error("PostQueuedCompletionStatus", GetLastError());
-        delete input;
+        delete typed;
     }
+}
+
+inline bool is_console(HANDLE handle) {
+    DWORD mode = 0;
+    return handle != nullptr && handle != INVALID_HANDLE_VALUE && GetConsoleMode(handle, &mode) != 0;
 }
 
 // Standard input, as UTF-8. A console is read with ReadConsoleW (UTF-16): ReadFile would return it
@@ -421,10 +434,7 @@ inline void post_input(HANDLE port, ULONG_PTR key, std::string text, bool end_of
 // user would see mojibake. Pipes and files are read as the bytes they hold.
 class StdinReader {
 public:
-    StdinReader() : handle_(GetStdHandle(STD_INPUT_HANDLE)) {
-        DWORD mode = 0;
-        console_ = handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE && GetConsoleMode(handle_, &mode) != 0;
-    }
+    StdinReader() : handle_(GetStdHandle(STD_INPUT_HANDLE)), console_(is_console(handle_)) {}
     // The next piece of input; false at its end (a pipe's end, or a console line that begins with
     // Ctrl+Z) or when there is none.
     bool read(std::string& text) {
@@ -453,19 +463,13 @@ public:
 
 private:
     HANDLE handle_;
-    bool console_ = false;
+    bool console_;
     wchar_t high_surrogate_ = 0;
 };
 
-// Where the reading thread posts: the port, and the completion key its lines come with.
-struct LineDestination {
-    HANDLE port;
-    ULONG_PTR key;
-};
-
-inline DWORD WINAPI read_lines(void* parameter) {
-    const LineDestination to = *static_cast<LineDestination*>(parameter);
-    delete static_cast<LineDestination*>(parameter);
+// The thread touches nothing but the port and what it allocates, so it may still be blocked in a
+// read at exit.
+inline DWORD WINAPI read_lines(void* port) {
     StdinReader input;
     std::string line, chunk;
     while (input.read(chunk)) {
@@ -477,23 +481,21 @@ inline DWORD WINAPI read_lines(void* parameter) {
             } else if (!line.empty() && line.back() == '\r') {
                 line.pop_back();  // a console line ends in CR LF
             }
-            post_input(to.port, to.key, std::move(line), false);
+            post_typed(port, Typed::Kind::Line, std::move(line));
             line.clear();
         }
     }
     if (!line.empty())  // the last line had no line end: it is still a line
-        post_input(to.port, to.key, std::move(line), false);
-    post_input(to.port, to.key, std::string(), true);
+        post_typed(port, Typed::Kind::Line, std::move(line));
+    post_typed(port, Typed::Kind::EndOfInput);
     return 0;
 }
 
-// Starts the thread that posts standard input's lines to `port` with `key`, then the end of input.
-inline void start_reading_lines(HANDLE port, ULONG_PTR key) {
-    auto* to = new LineDestination{port, key};
-    const HANDLE reader = CreateThread(nullptr, 0, read_lines, to, 0, nullptr);
+// Starts the thread that posts standard input's lines to `port` (kInputKey), then its end.
+inline void start_reading_lines(HANDLE port) {
+    const HANDLE reader = CreateThread(nullptr, 0, read_lines, port, 0, nullptr);
     if (!reader) {
         log_error("CreateThread", GetLastError());
-        delete to;
         return;
     }
     CloseHandle(reader);

@@ -242,7 +242,7 @@ inline std::string Views::list_row(const chat::Room& room, const View& view, int
         if (online > listed)
             text = "... and " + std::to_string(online - listed) + " more";
     }
-    cut_to_columns(text, view.width - kListColumn);
+    utf8::cut_to_columns(text, view.width - kListColumn);
     return text;
 }
 
@@ -254,11 +254,11 @@ inline void Views::draw_square(const chat::Room& room, SlotId me, View& view, Sq
     char32_t& drawn = view.drawn[square.y][square.x];
     if (drawn == glyph)
         return;
-    const bool was_wide = columns_of(drawn) == 2;
+    const bool was_wide = utf8::columns_of(drawn) == 2;
     drawn = glyph;
     move_cursor(out_, square.y + 1, 3 + 2 * square.x);
-    append_utf8(out_, glyph);
-    if (was_wide && columns_of(glyph) == 1)
+    utf8::append(out_, glyph);
+    if (was_wide && utf8::columns_of(glyph) == 1)
         out_ += ' ';
 }
 

@@ -48,8 +48,8 @@ constexpr std::uint64_t kIdleAfterMs = 60 * 1000;  // /who says [idle Nm] after 
 constexpr std::string_view kErrLineTooLong = "ERR line too long (max 512)";
 constexpr std::string_view kErrPlayNeedsTerminal = "ERR /play needs a character-mode terminal";
 constexpr std::string_view kPlayHint =
-    "* it takes keys as they are typed: Windows telnet and PuTTY (Telnet) send them; Linux telnet does after "
-    "Ctrl+] and mode character";
+    "* it takes keys as they are typed: client.exe in a console (without --lines), Windows telnet and PuTTY "
+    "(Telnet) send them; Linux telnet does after Ctrl+] and mode character";
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ - and Hangul syllables";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
@@ -212,7 +212,7 @@ inline bool is_valid_nick(std::string_view nick) {
         return false;
     std::size_t characters = 0;
     for (std::size_t at = 0; at < nick.size(); ++characters) {
-        const char32_t c = next_code_point(nick, at);
+        const char32_t c = utf8::next_code_point(nick, at);
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                         c == '-' || hangul::is_syllable(c);
         if (!ok)

@@ -7,7 +7,8 @@
 // server's side; client.exe's console terminal on the other). The split is libtelnet's.
 //
 // Which options each side may turn on is a Policy, so the same code negotiates for the server
-// (it offers to echo, and asks for the window size) and for client.exe (it agrees to both).
+// (it offers to echo, and asks for the window size) and for client.exe (it agrees to both:
+// kClientPolicy, under vt::Terminal).
 //
 // Includes no Windows header: unit-tested and fuzzed natively.
 #pragma once
@@ -96,6 +97,13 @@ struct Policy {
 // size, and takes the peer's go-ahead suppression when offered.
 constexpr Policy kServerPolicy = {
     {{option::ECHO, Want::Ask, Want::Refuse}, {option::SGA, Want::Ask, Want::Accept}, {option::NAWS, Want::Refuse, Want::Ask}},
+    3};
+
+// client.exe in a console: it offers its window size at once (which tells the server it is a
+// terminal), agrees to the server's echo and go-ahead suppression (character mode), and to
+// suppress its own go-ahead; it echoes nothing itself.
+constexpr Policy kClientPolicy = {
+    {{option::ECHO, Want::Refuse, Want::Accept}, {option::SGA, Want::Accept, Want::Accept}, {option::NAWS, Want::Ask, Want::Refuse}},
     3};
 
 // ---- The protocol ---------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ enum class View : std::uint8_t { Lines, Board };
 // The keys the board view takes; Leave is Esc pressed twice. The arrows index proto::kSteps.
 enum class Key : std::uint8_t { Up, Down, Left, Right, Leave };
 
-// ---- Characters ---------------------------------------------------------------------------------
+// ---- CP949 --------------------------------------------------------------------------------------
 
 // A valid CP949 pair: lead 0x81-0xFE, trail 0x41-0x5A, 0x61-0x7A or 0x81-0xFE.
 inline bool is_cp949_lead(unsigned char b) { return b >= 0x81 && b <= 0xFE; }
@@ -77,7 +77,7 @@ inline bool is_valid_cp949(std::string_view text) {
 
 // The encoding a client's bytes show: CP949 when they are not valid UTF-8 but are valid CP949.
 inline Encoding detect_encoding(std::string_view bytes, Encoding current) {
-    return current == Encoding::Utf8 && !is_valid_utf8(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
+    return current == Encoding::Utf8 && !utf8::is_valid(bytes) && is_valid_cp949(bytes) ? Encoding::Cp949 : current;
 }
 
 // ---- The terminal -------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ public:
     // The board view: the column (from 1) of the cursor on the bottom row, after the typed line.
     int input_column() const {
         const std::size_t begin = input_row_begin();
-        return hidden_ ? 1 : 1 + (begin > 0 ? 1 : 0) + columns_of(std::string_view(line_).substr(begin));
+        return hidden_ ? 1 : 1 + (begin > 0 ? 1 : 0) + utf8::columns_of(std::string_view(line_).substr(begin));
     }
 
     // Before a line is written to this client: the bytes that take its half-typed line off the
@@ -407,10 +407,10 @@ bool Terminal::text_byte(unsigned char byte, Sink& sink) {
         }
         return append("?", typed.substr(0, 1), sink) && text_byte(byte, sink);  // read again on its own
     }
-    const auto length = static_cast<std::size_t>(utf8_length(first));
+    const auto length = static_cast<std::size_t>(utf8::sequence_length(first));
     if (length > 1 && (byte & 0xC0) == 0x80 && typed.size() < length)
         return true;
-    if (length > 1 && typed.size() == length && is_valid_utf8(typed)) {
+    if (length > 1 && typed.size() == length && utf8::is_valid(typed)) {
         undecoded_bytes_ = 0;
         return append(typed, typed, sink);
     }
@@ -442,7 +442,7 @@ bool Terminal::not_utf8(Sink& sink) {
 template <typename Sink>
 bool Terminal::overflow(Sink& sink) {
     if (echoing() && !hidden_)
-        out_ += erase_input_rows(columns_of(line_));
+        out_ += erase_input_rows(utf8::columns_of(line_));
     overflowed_ = true;
     line_.clear();
     undecoded_bytes_ = 0;
@@ -503,14 +503,17 @@ bool Terminal::end_line(Sink& sink) {
 inline void Terminal::erase_character() {
     if (overflowed_ || line_.empty())
         return;
-    const int before = columns_of(line_);
-    line_.resize(last_character_start(line_));
+    const int before = utf8::columns_of(line_);
+    line_.resize(utf8::last_character_start(line_));
     if (!echoing() || hidden_)
         return;
-    const int after = columns_of(line_);
+    const int after = utf8::columns_of(line_);
     const int width = before - after;
+    // BS SP BS that leaves exactly full rows would leave the cursor at the start of the row below
+    // them, where every redraw takes it to be at the end of the last full one: drawn again instead.
     const bool on_cursor_row = view_ == View::Board ? before <= width_ - 1
-                                                    : before % width_ != 0 && after >= before / width_ * width_;
+                                                    : before % width_ != 0 &&
+                                                          (after > before / width_ * width_ || before < width_);
     if (on_cursor_row) {
         out_.append(static_cast<std::size_t>(width), '\b');
         out_.append(static_cast<std::size_t>(width), ' ');
@@ -525,7 +528,7 @@ inline void Terminal::erase_character() {
 inline void Terminal::erase_word() {
     if (overflowed_ || line_.empty())
         return;
-    const int before = columns_of(line_);
+    const int before = utf8::columns_of(line_);
     std::size_t end = line_.size();
     while (end > 0 && line_[end - 1] == ' ')
         --end;
@@ -543,7 +546,7 @@ inline void Terminal::erase_line() {
     if (overflowed_)
         return;
     if (echoing() && !hidden_ && !line_.empty())
-        out_ += erase_input_rows(columns_of(line_));
+        out_ += erase_input_rows(utf8::columns_of(line_));
     line_.clear();
 }
 
@@ -569,13 +572,13 @@ inline std::string Terminal::erase_input_rows(int columns) const {
 // fits after it.
 inline std::size_t Terminal::input_row_begin() const {
     const int fits = width_ - 1;
-    if (columns_of(line_) <= fits)
+    if (utf8::columns_of(line_) <= fits)
         return 0;
     std::size_t begin = line_.size();
     int columns = 0;
     while (begin > 0) {
-        const std::size_t start = last_character_start(std::string_view(line_).substr(0, begin));
-        const int more = columns_of(std::string_view(line_).substr(start, begin - start));
+        const std::size_t start = utf8::last_character_start(std::string_view(line_).substr(0, begin));
+        const int more = utf8::columns_of(std::string_view(line_).substr(start, begin - start));
         if (columns + more > fits - 1)
             break;
         columns += more;
@@ -588,7 +591,7 @@ inline std::string Terminal::hide_input() {
     if (!echoing() || hidden_ || line_.empty())
         return {};
     hidden_ = true;
-    return erase_input_rows(columns_of(line_));
+    return erase_input_rows(utf8::columns_of(line_));
 }
 
 inline std::string Terminal::show_input() {

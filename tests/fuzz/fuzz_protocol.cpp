@@ -9,26 +9,17 @@
 // turn; none means one byte at a time); the bytes between are the stream. A sink that stops says
 // so at its event number 1 + (h >> 4).
 #include "protocol.h"
+#include "require.h"
 #include "terminal.h"
 #include "utf8.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
-
-void require_at(bool condition, int line) {
-    if (!condition) {
-        std::fprintf(stderr, "invariant broken at fuzz_protocol.cpp:%d\n", line);
-        std::abort();
-    }
-}
-#define require(condition) require_at((condition), __LINE__)
 
 const std::string kTooLong = "\n";  // an on_line_too_long among the lines: never a real line
 
@@ -79,7 +70,7 @@ Events reference_frame(std::string_view in) {
 
     auto erase_character = [&] {
         if (!discarding && !line.empty())
-            line.resize(last_character_start(line));
+            line.resize(utf8::last_character_start(line));
     };
     auto text = [&](unsigned char byte) {
         if (discarding)

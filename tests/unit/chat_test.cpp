@@ -668,7 +668,7 @@ TEST(a_hangul_glyph_takes_two_columns_and_the_board_stays_aligned) {
     CHECK(c.room.glyph(0, {3, 2}) == 0xD55C && c.room.glyph(0, {4, 2}) == 'z');
     const Lines board = c.say(0, "/board");
     CHECK(board[2] == "2 . . . " + kHan + "z . . .");  // the space after 한 is the glyph's second column
-    CHECK(columns_of(board[2]) == columns_of(board[8]) && board[8] == "  0 1 2 3 4 5 6 7");
+    CHECK(utf8::columns_of(board[2]) == utf8::columns_of(board[8]) && board[8] == "  0 1 2 3 4 5 6 7");
     walk(1, 7, 2);
     const Lines edge = c.say(0, "/board");
     CHECK(edge[2] == "2 . . . . z . . " + kHan);

@@ -61,9 +61,9 @@ struct Ime {
     void commit() {
         if (initial >= 0 && vowel >= 0) {
             const int v = vowel - kVowel, t = last >= 0 ? final_index(last) : 0;
-            append_utf8(text, hangul::kFirstSyllable + static_cast<char32_t>((initial_index(initial) * 21 + v) * 28 + t));
+            utf8::append(text, hangul::kFirstSyllable + static_cast<char32_t>((initial_index(initial) * 21 + v) * 28 + t));
         } else if (initial >= 0 || vowel >= 0) {
-            append_utf8(text, hangul::kFirstJamo + static_cast<char32_t>(initial >= 0 ? initial : vowel));
+            utf8::append(text, hangul::kFirstJamo + static_cast<char32_t>(initial >= 0 ? initial : vowel));
         }
         initial = vowel = last = initial_first = last_first = -1;
     }
@@ -179,13 +179,13 @@ TEST(shifted_jamo_are_the_shifted_keys) {
 TEST(every_jamo_and_every_syllable_comes_apart_and_composes_back) {
     for (char32_t c = hangul::kFirstJamo; c <= hangul::kLastJamo; ++c) {
         std::string text;
-        append_utf8(text, c);
+        utf8::append(text, c);
         CHECK(typed_in_korean(keys_of(text)) == text);
     }
     int wrong = 0;
     for (char32_t c = hangul::kFirstSyllable; c <= hangul::kLastSyllable; ++c) {
         std::string text;
-        append_utf8(text, c);
+        utf8::append(text, c);
         wrong += typed_in_korean(keys_of(text)) == text ? 0 : 1;
     }
     CHECK(wrong == 0);

@@ -42,8 +42,8 @@ struct Window {
         for (std::size_t i = 0; i < bytes.size(); ++i) {
             if (bytes[i] != '\x1b') {
                 std::size_t next = i;
-                const char32_t c = next_code_point(bytes, next);
-                put(bytes.substr(i, next - i), c == kNotUtf8 ? 1 : columns_of(c));
+                const char32_t c = utf8::next_code_point(bytes, next);
+                put(bytes.substr(i, next - i), c == utf8::kNotUtf8 ? 1 : utf8::columns_of(c));
                 i = next - 1;
                 continue;
             }
@@ -380,8 +380,8 @@ TEST(a_hangul_nick_in_the_list_is_cut_by_columns_never_inside_a_character) {
     p.open(0, play::kMinWidth, play::kMinHeight);
     const Window& w = p.windows[0];
     const std::string row = w.text(1).substr(21);
-    CHECK(row.rfind("@ " + kHan, 0) == 0 && is_valid_utf8(row));
-    CHECK(columns_of(w.text(1)) <= play::kMinWidth - 1);  // nothing in the last column
+    CHECK(row.rfind("@ " + kHan, 0) == 0 && utf8::is_valid(row));
+    CHECK(utf8::columns_of(w.text(1)) <= play::kMinWidth - 1);  // nothing in the last column
     p.open(0, 80, 24);
     CHECK(p.windows[0].text(1).substr(21) == "@ " + sixteen + " (" + std::to_string(p.room.square(0).x) + "," +
                                                  std::to_string(p.room.square(0).y) + ")");

@@ -16,6 +16,9 @@ inline const std::string WILL_ECHO = bytes({255, 251, 1}), WILL_SGA = bytes({255
 inline const std::string OFFERS = WILL_ECHO + WILL_SGA + DO_NAWS;
 inline const std::string DO_ECHO = bytes({255, 253, 1}), DONT_ECHO = bytes({255, 254, 1}), WONT_ECHO = bytes({255, 252, 1});
 inline const std::string DO_SGA = bytes({255, 253, 3}), WILL_NAWS = bytes({255, 251, 31});
+inline const std::string DONT_NAWS = bytes({255, 254, 31});
+inline const std::string WILL_TTYPE = bytes({255, 251, 24}), DO_TTYPE = bytes({255, 253, 24});
+inline const std::string DONT_TTYPE = bytes({255, 254, 24}), WONT_TTYPE = bytes({255, 252, 24});
 
 inline std::string naws(int width, int height) {
     std::string s = bytes({255, 250, 31});

@@ -98,6 +98,32 @@ TEST(a_long_subnegotiation_is_skipped_to_its_end_and_not_reported) {
     CHECK(sizeof(telnet::Protocol) < 64);  // its state is a few bytes whatever it is fed
 }
 
+TEST(the_client_policy_offers_naws_and_agrees_to_the_server_s_echo_and_sga) {
+    Recorder client(telnet::kClientPolicy);
+    client.protocol.offer(client.out);
+    CHECK(client.out == WILL_NAWS);
+    CHECK(client.feed(OFFERS) == DO_ECHO + DO_SGA);  // DO NAWS answers our WILL: not answered again
+    CHECK(client.protocol.his(telnet::option::ECHO) && client.protocol.his(telnet::option::SGA));
+    CHECK(client.protocol.ours(telnet::option::NAWS) && !client.protocol.ours(telnet::option::ECHO));
+    CHECK(client.feed(DO_ECHO) == WONT_ECHO);  // it never echoes for the server
+}
+
+TEST(a_client_and_a_server_negotiate_character_mode_with_no_request_repeated) {
+    Recorder client(telnet::kClientPolicy), server(telnet::kServerPolicy);
+    std::string to_server, to_client;
+    client.protocol.offer(to_server);
+    server.protocol.offer(to_client);
+    for (int turn = 0; turn < 4 && (!to_server.empty() || !to_client.empty()); ++turn) {
+        const std::string a = server.feed(to_server), b = client.feed(to_client);
+        to_client = a;
+        to_server = b;
+    }
+    CHECK(to_server.empty() && to_client.empty());  // settled: nobody answers an answer
+    CHECK(server.protocol.ours(telnet::option::ECHO) && server.protocol.ours(telnet::option::SGA));
+    CHECK(server.protocol.his(telnet::option::NAWS) && client.protocol.ours(telnet::option::NAWS));
+    CHECK(client.protocol.his(telnet::option::ECHO) && client.protocol.his(telnet::option::SGA));
+}
+
 TEST(text_and_subnegotiations_are_written_with_iac_doubled) {
     std::string out;
     telnet::append_text(out, "a\xff" "b");

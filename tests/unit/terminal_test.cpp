@@ -293,15 +293,16 @@ TEST(backspace_across_a_row_boundary_draws_the_input_again) {
     c.agree();
     c.send(naws(10, 24));
     c.send(std::string(11, 'x'));
-    CHECK(c.send("\b") == "\b \b");  // the eleventh, alone on the second row
+    CHECK(c.send("\b") == "\x1b[1A\r\x1b[J" + std::string(10, 'x'));  // the eleventh: the cursor back on row 1
     CHECK(c.send("\b") == "\r\x1b[J" + std::string(9, 'x'));  // the tenth: at the end of the first row
+    CHECK(c.send("\b") == "\b \b");  // within the first row: BS SP BS
 }
 
 // ---- Encodings -----------------------------------------------------------------------------------
 
 TEST(utf8_and_cp949_are_told_apart) {
-    CHECK(is_valid_utf8("\xed\x95\x9c\xea\xb8\x80 ok") && !is_valid_utf8("\xc7\xd1\xb1\xdb"));
-    CHECK(!is_valid_utf8("\xc0\xaf") && !is_valid_utf8("\xed\xa0\x80") && !is_valid_utf8("\xe0\x80\xaf"));
+    CHECK(utf8::is_valid("\xed\x95\x9c\xea\xb8\x80 ok") && !utf8::is_valid("\xc7\xd1\xb1\xdb"));
+    CHECK(!utf8::is_valid("\xc0\xaf") && !utf8::is_valid("\xed\xa0\x80") && !utf8::is_valid("\xe0\x80\xaf"));
     CHECK(term::is_valid_cp949("\xc7\xd1\xb1\xdb ok") && !term::is_valid_cp949("\xc7") && !term::is_valid_cp949("\xc7 "));
     CHECK(term::detect_encoding("\xc7\xd1\xb1\xdb", Encoding::Utf8) == Encoding::Cp949);
     CHECK(term::detect_encoding("\xed\x95\x9c", Encoding::Utf8) == Encoding::Utf8);
@@ -350,9 +351,9 @@ TEST(the_encoding_can_be_set_by_hand) {
 }
 
 TEST(columns_count_wide_characters_twice) {
-    CHECK(columns_of("abc") == 3 && columns_of("\xed\x95\x9c" "a") == 3);
-    CHECK(columns_of("\xe6\xbc\xa2\xe5\xad\x97") == 4 && columns_of("e\xcc\x81") == 1);
-    CHECK(columns_of("\xff") == 1);
+    CHECK(utf8::columns_of("abc") == 3 && utf8::columns_of("\xed\x95\x9c" "a") == 3);
+    CHECK(utf8::columns_of("\xe6\xbc\xa2\xe5\xad\x97") == 4 && utf8::columns_of("e\xcc\x81") == 1);
+    CHECK(utf8::columns_of("\xff") == 1);
 }
 
 }  // namespace
