@@ -36,6 +36,8 @@
 
 namespace {
 
+constexpr std::uint32_t kProbe = 0xFFFFFFFFu;  // the probe's tag in epoll: it wakes the loop, it is read where asked
+
 std::uint64_t now_us() {
     timespec t{};
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -142,6 +144,9 @@ bool Hold::open_probe() {
         std::fprintf(stderr, "holdload: the probe cannot connect: %s\n", std::strerror(errno));
         return false;
     }
+    epoll_event event{EPOLLIN, {}};
+    event.data.u32 = kProbe;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, probe_, &event);
     if (options_.chat)
         probe_request("", "* welcome");
     return true;
@@ -166,11 +171,13 @@ std::string Hold::probe_request(const std::string& line, std::string_view reply_
                 return got;
         }
         const ssize_t n = recv(probe_, buffer_, sizeof buffer_, MSG_DONTWAIT);
-        if (n > 0)
+        if (n > 0) {
             probe_in_.append(buffer_, static_cast<std::size_t>(n));
-        else if (n == 0)
+            continue;  // its lines first
+        }
+        if (n == 0)
             return {};
-        poll(1);  // the held ones are read meanwhile: a broadcast must not stall on them
+        poll(100);  // the held ones are read meanwhile (a broadcast must not stall on them); the probe's reply wakes it
     }
     return {};
 }
@@ -209,6 +216,8 @@ void Hold::poll(int timeout_ms) {
 }
 
 void Hold::on_event(std::uint32_t id, std::uint32_t events) {
+    if (id == kProbe)
+        return;  // read by probe_request
     Conn& conn = conns_[id];
     if (conn.fd < 0)
         return;
