@@ -27,6 +27,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
 
 // ---- One posted operation -------------------------------------------------------------------------
 //
@@ -384,13 +385,17 @@ inline std::string format_host(const sockaddr* address) {
     return host;
 }
 
-// "127.0.0.1:50123" or "[::1]:50123"
-inline std::string format_address(const sockaddr* address) {
-    const std::string host = format_host(address);
-    const u_short port = ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
-                                                              : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+inline u_short port_of(const sockaddr* address) {
+    return ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
+                                                : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
 }
+
+// "127.0.0.1:50123" or "[::1]:50123"
+inline std::string format_address(std::string_view host, u_short port) {
+    const std::string shown = host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]" : std::string(host);
+    return shown + ":" + std::to_string(port);
+}
+inline std::string format_address(const sockaddr* address) { return format_address(format_host(address), port_of(address)); }
 
 // ---- Ctrl+C, Ctrl+Break, console close --------------------------------------------------------------
 //

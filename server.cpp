@@ -210,8 +210,8 @@ struct Slot : Connection {
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
     std::string drop_reason;      // Dropping: what the log will say
     SlotId next_free = kNoSlot;
-    char peer[INET6_ADDRSTRLEN + 16] = {};
-    char address[INET6_ADDRSTRLEN] = {};  // the peer's address alone: what --max-per-ip counts
+    char address[INET6_ADDRSTRLEN] = {};  // the peer's address: what --max-per-ip counts
+    std::uint16_t port = 0;               // and its port (the log's peer=address:port)
 
     bool is_live() const { return state == SlotState::Open || state == SlotState::Draining; }
 };
@@ -291,7 +291,7 @@ private:
     void post_accepts();
     void shrink_accepts(int target);
     void on_accept_done(PendingAccept& accept, DWORD error);
-    void admit(SOCKET socket, const char* peer, const char* address);
+    void admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port);
     void refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason);
     // receive
     DWORD receive_size() const;
@@ -562,11 +562,11 @@ void Server::on_accept_done(PendingAccept& accept, DWORD error) {
     const std::string peer = remote ? format_address(remote) : std::string("?");
     const std::string address = remote ? format_host(remote) : std::string("?");
     ++accepted_in_turn_;  // posted again at the end of the turn (post_accepts)
-    admit(socket, peer.c_str(), address.c_str());
+    admit(socket, peer.c_str(), address.c_str(), remote ? port_of(remote) : u_short{0});
 }
 
 // A slot for the new connection, or a refusal.
-void Server::admit(SOCKET socket, const char* peer, const char* address) {
+void Server::admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port) {
     const auto held = options_.max_per_ip > 0 ? per_address_.find(address) : per_address_.end();
     if (held != per_address_.end() && held->second >= options_.max_per_ip) {
         ++counters_.refused_per_ip;
@@ -593,8 +593,8 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
     ++slot.generation;
     slot.state = SlotState::Open;
     slot.socket = socket;
-    std::snprintf(slot.peer, sizeof slot.peer, "%s", peer);
     std::snprintf(slot.address, sizeof slot.address, "%s", address);
+    slot.port = port;
     if (options_.max_per_ip > 0)
         ++per_address_[address];  // an entry only while the address holds a connection
     slot.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
@@ -615,7 +615,7 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
     if (!options_.quiet) {
         const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
         std::printf("connect slot=%u nick=%.*s peer=%s online=%zu\n", id, static_cast<int>(nick.size()), nick.data(),
-                    slot.peer, counters_.online);
+                    format_address(slot.address, slot.port).c_str(), counters_.online);
     }
     read_later(slot);
 }
@@ -953,7 +953,7 @@ void Server::leave(Slot& slot, const char* reason) {
     if (!options_.quiet) {
         const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
         std::printf("disconnect slot=%u nick=%.*s peer=%s reason=%s online=%zu\n", id, static_cast<int>(nick.size()),
-                    nick.data(), slot.peer, reason, counters_.online);
+                    nick.data(), format_address(slot.address, slot.port).c_str(), reason, counters_.online);
     }
     if (!options_.echo)
         sessions_.close(id, !stopping_);
