@@ -61,7 +61,7 @@ def measure(name, conns, ramp):
         fields = tagged_fields(text, "RESULT")
         if not fields:
             sys.stderr.write("holdload gave no RESULT:\n" + text[-2000:])
-        row = {"server": name, "conns": conns, "ramp": ramp, "mode": mode, **fields}
+        row = {**fields, "server": name, "conns": conns, "ramp": ramp, "mode": mode}
         if held:
             row["rss_mb"] = held["server"] / 1024
             row["bytes_per_conn"] = (held["server"] - base["server"]) * 1024 / conns
@@ -85,7 +85,7 @@ def render(rows, started):
     for r in rows:
         broadcast = (f"{number(r, 'broadcast_p50_ms')} / {number(r, 'broadcast_max_ms')}" if r["mode"] == "chat"
                      else "(echo: none)")
-        lines.append(f"| {r['conns']:,} | {r['ramp']:,} | {r['server']} | {number(r, 'served')} | {number(r, 'lost')} | "
+        lines.append(f"| {int(r['conns']):,} | {int(r['ramp']):,} | {r['server']} | {number(r, 'served')} | {number(r, 'lost')} | "
                      f"{number(r, 'accept_per_s')} | {number(r, 'rss_mb', 1)} | {number(r, 'bytes_per_conn')} | "
                      f"{number(r, 'conn_bytes')} | {number(r, 'wineserver_bytes_per_conn')} | {broadcast} | "
                      f"{number(r, 'ping_p50_ms', 2)} / {number(r, 'ping_p99_ms', 2)} |")
