@@ -10,6 +10,7 @@
 #   make bench       the benchmarks (never part of make test; make test only builds them)
 #   make bench-chat  the chat part alone: fan-out capacity and broadcast, against an Asio chat server
 #   make bench-play  the board view part alone: what a move costs with 10, 100, 1,000 board viewers
+#   make bench-hold  5,000 to 19,000 idle connections held: losses, accept rate, memory, broadcast, ping
 # Every target first installs, or names, the Debian packages that are missing (tools/deps.sh).
 
 WINCXX   := x86_64-w64-mingw32-g++-posix
@@ -23,7 +24,7 @@ FUZZ_SECONDS ?= 30
 PORT     ?= 9000
 export WINEDEBUG := -all
 
-.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat bench-play clean
+.PHONY: all deps run test msvc-check workflow-check unit fuzz-smoke fuzz pytest soak peers bench bench-chat bench-play bench-hold clean
 
 # The two programs, proof that the Windows-free layers compile without any Windows header, and the
 # Wine defect's program that tests/e2e runs: after `make`, `pytest tests/e2e` has all it needs.
@@ -150,7 +151,7 @@ soak: all
 # the peers needs none of make bench's extras), reached through a folder of links to its headers
 # alone, not all of /usr/include, so no other Linux header can leak into a Windows build; given
 # with -isystem, so that -Wall -Wextra -Werror judge our code and not Asio's.
-PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe $(BUILD)/asio_chat.exe $(BUILD)/chatload
+PEERS := $(BUILD)/skeleton_echo.exe $(BUILD)/asio_echo.exe $(BUILD)/asio_chat.exe $(BUILD)/chatload $(BUILD)/holdload
 ASIO_INCLUDE := $(BUILD)/asio-include
 ASIO_FLAGS := -std=c++17 -O2 -static -Wall -Wextra -Werror -DASIO_STANDALONE -D_WIN32_WINNT=0x0A00 \
 	-isystem $(ASIO_INCLUDE)
@@ -163,6 +164,11 @@ $(BUILD)/skeleton_echo.exe: bench/peers/skeleton_echo.cpp | deps
 # The chat benchmark's native load: client.exe's chat bots (bots.h) on epoll, so that at 1,000 and
 # 10,000 bots what is measured is the server, not Wine's cost of the load's own receives.
 $(BUILD)/chatload: bench/native/chatload.cpp bots.h protocol.h hangul.h utf8.h telnet.h util.h | deps
+	@mkdir -p $(BUILD)
+	g++ -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror -I. $< -o $@
+
+# The hold benchmark's native load: N idle connections from several loopback addresses, held.
+$(BUILD)/holdload: bench/native/holdload.cpp bots.h protocol.h telnet.h util.h | deps
 	@mkdir -p $(BUILD)
 	g++ -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror -I. $< -o $@
 
@@ -196,6 +202,11 @@ bench-chat: all peers
 bench-play: all
 	@tools/deps.sh bench
 	$(PYTHON) -m bench.play
+
+# Idle connections held (native load, build/holdload): against the Asio chat peer and the skeleton.
+bench-hold: all peers
+	@tools/deps.sh bench
+	$(PYTHON) -m bench.hold
 
 # Everything generated lives in build/ (binaries, shims, Wine prefixes, logs).
 clean:

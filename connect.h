@@ -225,4 +225,13 @@ inline bool connect_link(Network& net, Link& link, ULONG_PTR key, const Address*
 }
 
 // More addresses to try after this connect failed.
+// True once a ConnectEx on `socket` has connected, whether or not its completion has been dequeued
+// yet: SO_CONNECT_TIME counts the seconds connected, 0xFFFFFFFF before.
+inline bool has_connected(SOCKET socket) {
+    DWORD seconds = 0xFFFFFFFF;
+    int length = sizeof seconds;
+    return getsockopt(socket, SOL_SOCKET, SO_CONNECT_TIME, reinterpret_cast<char*>(&seconds), &length) == 0 &&
+           seconds != 0xFFFFFFFF;
+}
+
 inline bool may_retry(const Network& net, const Link& link) { return link.attempts < net.servers.size(); }

@@ -27,6 +27,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 // ---- One posted operation -------------------------------------------------------------------------
@@ -51,7 +52,7 @@ constexpr ULONG_PTR kStopKey = ~ULONG_PTR(0);          // Ctrl+C, Ctrl+Break, th
 constexpr ULONG_PTR kListenerKey = ~ULONG_PTR(0) - 1;  // server.exe: the listening socket's accepts
 constexpr ULONG_PTR kInputKey = ~ULONG_PTR(0) - 2;     // a line of standard input (typed, piped)
 
-constexpr DWORD kRecvBufferBytes = 4096;  // a server slot's receive space: what one client sends is small
+constexpr DWORD kRecvBufferBytes = 4096;  // what one server receive takes at most: what one client sends is small
 
 // The status a dequeued operation finished with, as a Winsock error (0 = success). The batch
 // form of GetQueuedCompletionStatus leaves an NTSTATUS in Internal; WSAGetOverlappedResult turns it
@@ -257,11 +258,17 @@ struct Connection {
     char* recv_buffer = nullptr;  // recv_capacity bytes, from a ReceiveSpace
     DWORD recv_capacity = 0;
 
-    // Posts the one receive. DoneNow: `bytes` arrived at once. Failed: `error` says why.
+    // Posts the one receive, into recv_buffer. DoneNow: `bytes` arrived at once. Failed: `error` says why.
     Posted post_recv(DWORD& bytes, DWORD& error) {
-        assert(!recv_op.in_flight && "a second receive");
         assert(recv_buffer && "no receive space given");
-        WSABUF buffer{recv_capacity, recv_buffer};
+        return post_recv(recv_buffer, recv_capacity, bytes, error);
+    }
+    // The same into `capacity` bytes at `data`, which must stay put until it completes. A capacity
+    // of 0 (and no buffer) is a zero-byte receive: it completes when data has arrived, or the peer
+    // closed, and takes nothing; the caller then reads what is there.
+    Posted post_recv(char* data, DWORD capacity, DWORD& bytes, DWORD& error) {
+        assert(!recv_op.in_flight && "a second receive");
+        WSABUF buffer{capacity, data};
         DWORD flags = 0;
         begin(recv_op, Op::Recv);
         return posted(recv_op, WSARecv(socket, &buffer, 1, &bytes, &flags, &recv_op.overlapped, nullptr), error);
@@ -379,12 +386,9 @@ inline std::string format_host(const sockaddr* address) {
     return host;
 }
 
-// "127.0.0.1:50123" or "[::1]:50123"
-inline std::string format_address(const sockaddr* address) {
-    const std::string host = format_host(address);
-    const u_short port = ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
-                                                              : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+inline u_short port_of(const sockaddr* address) {
+    return ntohs(address->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(address)->sin6_port
+                                                : reinterpret_cast<const sockaddr_in*>(address)->sin_port);
 }
 
 // ---- Standard input, a line at a time, to the loop ---------------------------------------------------
@@ -500,6 +504,13 @@ inline void start_reading_lines(HANDLE port) {
     }
     CloseHandle(reader);
 }
+
+// "127.0.0.1:50123" or "[::1]:50123"
+inline std::string format_address(std::string_view host, u_short port) {
+    const std::string shown = host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]" : std::string(host);
+    return shown + ":" + std::to_string(port);
+}
+inline std::string format_address(const sockaddr* address) { return format_address(format_host(address), port_of(address)); }
 
 // ---- Ctrl+C, Ctrl+Break, console close --------------------------------------------------------------
 //

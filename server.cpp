@@ -51,6 +51,15 @@ constexpr int kListenBacklog = 4096;
 // The OS's own send buffer per client. Left to itself it grows to a few MiB per socket, hiding a
 // client that stops reading behind that much kernel memory before the send limit ever sees it.
 constexpr int kSocketSendBufferBytes = 64 * 1024;
+// Receives (see "Receive"): how many connections may have a real receive posted at once, each
+// into a buffer lent from a pool of this many, and how long one may wait in vain before its
+// connection counts as idle again and waits in a zero-byte receive.
+constexpr std::size_t kLentBuffers = 1024;
+constexpr std::uint64_t kTalkingMs = 2000;
+constexpr std::size_t kRecheckTicks = 10;
+// Accepts: under a burst (half the posted AcceptEx calls completed in one turn) the pool doubles, up
+// to this many times --accepts; a second with few accepts halves it again, down to --accepts.
+constexpr int kAcceptBurstFactor = 4;  // under Wine: the ticks a pass of recheck_idle takes
 constexpr std::size_t kKeepBufferBytes = 16 * 1024;  // a released slot keeps send buffers this big
 constexpr int kStdoutBufferBytes = 64 * 1024;
 
@@ -110,7 +119,50 @@ struct Options {
 struct PendingAccept {
     Operation op{};
     SOCKET socket = INVALID_SOCKET;
+    bool cancelled = false;  // the pool shrank: its completion closes the socket and posts nothing
     char addresses[2 * kAcceptAddressBytes];
+};
+
+// Receive buffers lent to talking connections (see "Receive"): allocated once, touched only when
+// first lent (the last one given back is lent first, so a few stay warm), each noting its holder
+// and since when, for the sweep that sends idle holders back to zero-byte receives.
+class ReceiveBuffers {
+public:
+    static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+    explicit ReceiveBuffers(std::size_t count) : space_(new char[count * kRecvBufferBytes]), lent_(count) {
+        free_.reserve(count);
+        for (std::size_t i = count; i > 0; --i)
+            free_.push_back(static_cast<std::uint32_t>(i - 1));
+    }
+    bool available() const { return !free_.empty(); }
+    std::size_t lent() const { return lent_.size() - free_.size(); }
+    std::uint32_t lend(SlotId holder, std::uint64_t now_ms) {
+        const std::uint32_t index = free_.back();
+        free_.pop_back();
+        lent_[index] = {holder, now_ms};
+        return index;
+    }
+    void give_back(std::uint32_t index) {
+        lent_[index].holder = kNoSlot;
+        free_.push_back(index);
+    }
+    char* data(std::uint32_t index) const { return space_.get() + std::size_t{index} * kRecvBufferBytes; }
+    // Calls `idle(holder)` for each buffer lent before `before_ms`.
+    template <typename Idle>
+    void for_each_lent_before(std::uint64_t before_ms, Idle idle) const {
+        for (const Lent& lent : lent_)
+            if (lent.holder != kNoSlot && lent.since_ms < before_ms)
+                idle(lent.holder);
+    }
+
+private:
+    struct Lent {
+        SlotId holder = kNoSlot;
+        std::uint64_t since_ms = 0;
+    };
+    std::unique_ptr<char[]> space_;
+    std::vector<Lent> lent_;
+    std::vector<std::uint32_t> free_;  // a stack: the last given back is lent first
 };
 
 // A slot's life. One state, changed only by the functions named on the arrows:
@@ -127,6 +179,18 @@ struct PendingAccept {
 // Open reads and writes. Draining reads nothing more and closes gracefully once its queue is
 // out. Dropping is closed abortively at the end of the current turn: never in the middle of a
 // broadcast that walks the member list. Closed waits for the completions of what was posted.
+//
+// While Open, its one receive is one of two kinds (see "Receive"):
+//
+//          admit               it completes                       data: fed
+//   new ──────────▶ zero-byte ──────────────▶ read_waiting ───────────────────▶ real receive into
+//                   receive   ◀──────────────┘                                  a lent buffer ◀──┐
+//                      ▲        nothing was there                                  │   │          │
+//                      │                                                           │   └──────────┘
+//                      └──── the sweep cancels it after kTalkingMs with nothing ───┘  data: fed,
+//                            (and a full pool of buffers means zero-byte)             posted again
+// A zero-byte receive owns no buffer and, on Windows, locks no page: an idle connection costs only
+// its slot. A real receive's buffer is locked while it waits, so only talking connections have one.
 enum class SlotState : std::uint8_t { Free, Open, Draining, Dropping, Closed };
 
 // A slot: one connection's socket, operations and buffers, as the core keeps them. Slots live in one
@@ -136,13 +200,18 @@ enum class SlotState : std::uint8_t { Free, Open, Draining, Dropping, Closed };
 struct Slot : Connection {
     SlotState state = SlotState::Free;
     bool reading_paused = false;  // echo mode: not read from until its echoes drain
+    // Its receive (see "Receive"): zero-byte while idle, into a lent buffer while it talks.
+    bool idle = true;             // its next receive is zero-byte: new, or its last real one waited in vain
+    bool data_waits = false;      // its zero-byte receive completed: read at the end of the turn
+    bool recv_cancelled = false;  // the sweep cancelled its real receive
+    std::uint32_t lent = ReceiveBuffers::kNone;  // the buffer its real receive is posted into
+    std::uint32_t recv_posted_s = 0;  // when its receive was posted, in seconds since the start (see idle_talkers)
     std::uint64_t paused_since_ms = 0;  // not 0: over its input budget, not read from until it refills
-    std::uint32_t unread_begin = 0, unread_end = 0;  // received, not yet fed: waits for the budget
     bool joined = false;          // counted online (and, in chat mode, a member of the room)
     std::string drop_reason;      // Dropping: what the log will say
     SlotId next_free = kNoSlot;
-    char peer[INET6_ADDRSTRLEN + 16] = {};
-    char address[INET6_ADDRSTRLEN] = {};  // the peer's address alone: what --max-per-ip counts
+    char address[INET6_ADDRSTRLEN] = {};  // the peer's address: what --max-per-ip counts
+    std::uint16_t port = 0;               // and its port (the log's peer=address:port)
 
     bool is_live() const { return state == SlotState::Open || state == SlotState::Draining; }
 };
@@ -154,6 +223,9 @@ struct Counters {
     // What the I/O costs: calls made, how many completed at once (no completion packet; under
     // Wine, no wake-up either), and how many GetQueuedCompletionStatusEx calls it all took.
     std::uint64_t recv_calls = 0, recv_at_once = 0, send_calls = 0, send_at_once = 0, dequeues = 0;
+    // Receives: zero-byte ones posted, reads after them (and those that found nothing), real ones
+    // the sweep cancelled.
+    std::uint64_t zero_recvs = 0, reads = 0, reads_empty = 0, recv_cancelled = 0;
     // What a loop turn costs, its wait for completions left out: how chat fan-out is judged.
     // The same for the time inside WSARecv and WSASend: a turn's cost beyond them is the rest.
     std::uint64_t turns = 0, turn_us = 0, turn_max_us = 0, recv_us = 0, send_us = 0;
@@ -180,6 +252,19 @@ std::string disconnect_reason(DWORD error) {
     }
 }
 
+// Wine exports wine_get_version from its ntdll; Windows does not.
+bool running_under_wine() {
+    const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll && GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
+// The working set: what the process holds in physical memory (under Wine, its resident set).
+std::uint64_t working_set_bytes() {
+    PROCESS_MEMORY_COUNTERS memory{};
+    GetProcessMemoryInfo(GetCurrentProcess(), &memory, sizeof memory);
+    return memory.WorkingSetSize;
+}
+
 // The ways a connection goes, from the gentlest:
 //   leave               it is no longer online (logged, and announced to the room); its socket
 //                       stays open for whatever it is still owed
@@ -203,17 +288,26 @@ private:
     bool listen_on_port();
     // accept
     void post_accept(PendingAccept& accept);
+    void post_accepts();
+    void shrink_accepts(int target);
     void on_accept_done(PendingAccept& accept, DWORD error);
-    void admit(SOCKET socket, const char* peer, const char* address);
+    void admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port);
     void refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason);
     // receive
+    DWORD receive_size() const;
     void read_later(Slot& slot) { to_read_.push(id_of(slot)); }
     void read_deferred();
     void post_recv(Slot& slot);
     bool on_recv_done(Slot& slot, DWORD bytes, DWORD error);
-    bool echo(Slot& slot, DWORD bytes);
+    void read_waiting(Slot& slot);
+    bool take_input(Slot& slot, const char* data, std::size_t size);
+    bool echo(Slot& slot, const char* data, std::size_t size);
     bool act_on(Slot& slot, const char* chunk, std::size_t size, const session::Fed& fed);
     void resume_paced();
+    void idle_talkers(std::uint64_t now);
+    void recheck_idle(std::uint64_t now);
+    void cancel_recv(Slot& slot);
+    void give_back(Slot& slot);
     // send
     bool queue(Slot& slot, const char* data, std::size_t size);
     void flush_sends();
@@ -250,10 +344,14 @@ private:
     LPFN_GETACCEPTEXSOCKADDRS get_accept_ex_sockaddrs_ = nullptr;
     bool skip_on_success_ = false;  // the socket provider allows skipping completions
 
-    std::unique_ptr<PendingAccept[]> accepts_;
+    std::unique_ptr<PendingAccept[]> accepts_;  // --accepts times kAcceptBurstFactor
     int accepts_posted_ = 0;
+    int accept_target_ = 0;  // AcceptEx calls kept posted now: --accepts, more under a burst
+    int accepted_in_turn_ = 0, accepted_in_tick_ = 0;  // accept completions, for the pool's size
     std::unique_ptr<Slot[]> slots_;
-    std::unique_ptr<ReceiveSpace> receive_space_;  // each slot's receive buffer
+    ReceiveBuffers buffers_{kLentBuffers};  // lent to talking connections for their real receives
+    std::unique_ptr<char[]> read_buffer_{new char[kRecvBufferBytes]};  // what read_waiting reads into
+    std::unordered_map<SlotId, std::string> unread_;  // paced slots: what was received and not yet fed
     SlotId free_head_ = kNoSlot;
     int slots_in_use_ = 0;
     Cp949Codec cp949_;  // the terminals' conversion for CP949 connections
@@ -278,6 +376,9 @@ private:
     std::string wire_;  // scratch: a refusal encoded for the wire
     Counters counters_;
     std::uint64_t started_ms_ = 0;
+    std::uint64_t empty_working_set_ = 0;  // the working set once ready, before any connection
+    bool wine_ = running_under_wine();
+    std::size_t recheck_next_ = 0;  // recheck_idle: the next slot to look at
     std::uint64_t next_stats_ms_ = 0;
     bool stopping_ = false;
     std::uint64_t stop_deadline_ms_ = 0;
@@ -300,21 +401,19 @@ bool Server::start() {
     // Everything the server will ever hold for its clients is allocated here, once.
     const auto slots = static_cast<std::size_t>(options_.max_clients);
     slots_ = std::make_unique<Slot[]>(slots);
-    receive_space_ = std::make_unique<ReceiveSpace>(slots, kRecvBufferBytes);
     for (int i = options_.max_clients - 1; i >= 0; --i) {
-        receive_space_->give(slots_[i], static_cast<std::size_t>(i));
         slots_[i].next_free = free_head_;
         free_head_ = static_cast<SlotId>(i);
     }
     to_flush_.reserve(slots);
     to_read_.reserve(slots);
     to_drop_.reserve(slots);
-    accepts_ = std::make_unique<PendingAccept[]>(static_cast<std::size_t>(options_.accepts));
+    accepts_ = std::make_unique<PendingAccept[]>(static_cast<std::size_t>(options_.accepts * kAcceptBurstFactor));
+    accept_target_ = options_.accepts;
 
     if (!listen_on_port())
         return false;
-    for (int i = 0; i < options_.accepts; ++i)
-        post_accept(accepts_[i]);
+    post_accepts();
 
     std::printf("listening on %s port %d (%s mode, max-clients %d, accepts %d, send-limit %d, line-rate %d, "
                 "line-burst %d, keepalive %d%s)\n",
@@ -322,6 +421,7 @@ bool Server::start() {
                 options_.accepts, options_.send_limit, options_.line_rate, options_.line_burst, options_.keepalive_s,
                 skip_on_success_ ? ", skip-on-success" : "");
     next_stats_ms_ = started_ms_ + static_cast<std::uint64_t>(options_.stats_seconds) * 1000;
+    empty_working_set_ = working_set_bytes();
     return true;
 }
 
@@ -401,13 +501,45 @@ void Server::post_accept(PendingAccept& accept) {
     // An immediate success also queues a completion: it is handled there, like a pending one.
 }
 
+// The accepts this turn took are posted again in one batch at its end, after the connections they
+// brought were set up; under a burst (half the pool taken in one turn) the pool doubles first, up to
+// kAcceptBurstFactor times --accepts, so the backlog the OS keeps is taken faster.
+void Server::post_accepts() {
+    if (stopping_)
+        return;
+    const int most = options_.accepts * kAcceptBurstFactor;
+    if (accepted_in_turn_ * 2 >= accept_target_)
+        accept_target_ = std::min(most, accept_target_ * 2);
+    accepted_in_tick_ += accepted_in_turn_;
+    accepted_in_turn_ = 0;
+    for (int i = 0; i < most && accepts_posted_ < accept_target_; ++i)
+        if (!accepts_[i].op.in_flight)
+            post_accept(accepts_[i]);
+}
+
+// The pool back to `target`: the accepts posted beyond it are cancelled (their completions close
+// their sockets), so a burst leaves no sockets behind once it is over.
+void Server::shrink_accepts(int target) {
+    accept_target_ = target;
+    const int most = options_.accepts * kAcceptBurstFactor;
+    int keep = target;
+    for (int i = 0; i < most; ++i) {
+        PendingAccept& accept = accepts_[i];
+        if (!accept.op.in_flight || accept.cancelled || keep-- > 0)
+            continue;
+        if (CancelIoEx(reinterpret_cast<HANDLE>(listener_), &accept.op.overlapped))
+            accept.cancelled = true;
+    }
+}
+
 void Server::on_accept_done(PendingAccept& accept, DWORD error) {
     assert(accept.op.in_flight && accepts_posted_ > 0);
     accept.op.in_flight = false;
     --accepts_posted_;
     SOCKET socket = accept.socket;
     accept.socket = INVALID_SOCKET;
-    if (stopping_) {  // cancelled by the shutdown
+    const bool cancelled = std::exchange(accept.cancelled, false);
+    if (stopping_ || (cancelled && error == WSA_OPERATION_ABORTED)) {  // cancelled by the shutdown, or the pool shrank
         close_counted(socket, Close::Abortive);
         return;
     }
@@ -416,7 +548,7 @@ void Server::on_accept_done(PendingAccept& accept, DWORD error) {
         if (!options_.quiet)
             std::printf("accept failed: %s\n", error_text(error).c_str());
         close_counted(socket, Close::Abortive);
-        post_accept(accept);
+        ++accepted_in_turn_;  // posted again at the end of the turn (post_accepts)
         return;
     }
     // The accepted socket inherits the listener's properties only after this.
@@ -429,12 +561,12 @@ void Server::on_accept_done(PendingAccept& accept, DWORD error) {
                              &local_length, &remote, &remote_length);
     const std::string peer = remote ? format_address(remote) : std::string("?");
     const std::string address = remote ? format_host(remote) : std::string("?");
-    post_accept(accept);  // re-arm first: the pool stays full while this client is set up
-    admit(socket, peer.c_str(), address.c_str());
+    ++accepted_in_turn_;  // posted again at the end of the turn (post_accepts)
+    admit(socket, peer.c_str(), address.c_str(), remote ? port_of(remote) : u_short{0});
 }
 
 // A slot for the new connection, or a refusal.
-void Server::admit(SOCKET socket, const char* peer, const char* address) {
+void Server::admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port) {
     const auto held = options_.max_per_ip > 0 ? per_address_.find(address) : per_address_.end();
     if (held != per_address_.end() && held->second >= options_.max_per_ip) {
         ++counters_.refused_per_ip;
@@ -461,14 +593,18 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
     ++slot.generation;
     slot.state = SlotState::Open;
     slot.socket = socket;
-    std::snprintf(slot.peer, sizeof slot.peer, "%s", peer);
     std::snprintf(slot.address, sizeof slot.address, "%s", address);
+    slot.port = port;
     if (options_.max_per_ip > 0)
         ++per_address_[address];  // an entry only while the address holds a connection
     slot.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
     if (options_.keepalive_s > 0)
         set_keepalive(socket, options_.keepalive_s);
     set_no_delay(socket);
+    // Non-blocking, for read_waiting's reads; the overlapped receives and sends are not affected
+    // (they pend as before: libuv sets its sockets the same way).
+    u_long non_blocking = 1;
+    ioctlsocket(socket, FIONBIO, &non_blocking);
     setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
     ++counters_.accepted;
@@ -479,7 +615,7 @@ void Server::admit(SOCKET socket, const char* peer, const char* address) {
     if (!options_.quiet) {
         const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
         std::printf("connect slot=%u nick=%.*s peer=%s online=%zu\n", id, static_cast<int>(nick.size()), nick.data(),
-                    slot.peer, counters_.online);
+                    format_address(slot.address, slot.port).c_str(), counters_.online);
     }
     read_later(slot);
 }
@@ -496,6 +632,23 @@ void Server::refuse(SOCKET socket, const char* peer, std::string_view line, cons
 }
 
 // ---- Receive ------------------------------------------------------------------------------------
+//
+// A receive posted with a buffer pins that buffer for as long as it waits: Windows locks its pages
+// in physical memory (and charges the lock to the nonpaged pool) until the data comes, so a
+// buffer per connection would lock 400 MB for 100,000 idle clients. So a connection owns no
+// receive buffer. An idle one waits in a zero-byte receive, which locks nothing; when that
+// completes, data has arrived (or the peer closed), and read_waiting() reads it without blocking
+// into the loop's one read buffer, fed on at once. A connection that is talking gets a real receive
+// into a buffer lent from a fixed pool (ReceiveBuffers), which saves the read that a zero-byte
+// receive costs for every message: the echo and chat benchmarks need it (README, "100,000
+// connections on one thread", has the figures). One whose real receive waited kTalkingMs in vain is
+// idle again: the sweep on each tick cancels that receive, the buffer goes back, and a zero-byte
+// receive follows. A full pool means zero-byte receives for the rest, never a refusal. (Microsoft's
+// guidance: Jones and Deshpande, "Windows Sockets 2.0: Write Scalable Winsock Apps Using
+// Completion Ports", MSDN Magazine, October 2000.)
+
+// How much one receive or one read takes at most.
+DWORD Server::receive_size() const { return kRecvBufferBytes; }
 
 // The next receive is not posted the moment one completes: the slot waits in `to_read_` until
 // the replies to what it sent have gone out at the end of the loop turn (see run). A request-reply
@@ -505,24 +658,40 @@ void Server::refuse(SOCKET socket, const char* peer, std::string_view line, cons
 void Server::read_deferred() {
     for (std::size_t n = std::min(to_read_.size(), kReadsPerTurn); n > 0; --n) {
         Slot& slot = slots_[to_read_.pop()];  // its occupant may have changed meanwhile
-        if (slot.state == SlotState::Open && !slot.recv_op.in_flight && !slot.reading_paused &&
-            slot.paused_since_ms == 0)
+        if (slot.state != SlotState::Open || slot.recv_op.in_flight || slot.reading_paused || slot.paused_since_ms != 0)
+            continue;
+        if (slot.data_waits)
+            read_waiting(slot);
+        else
             post_recv(slot);
     }
 }
 
-// Posts the slot's one receive. One that completes at once (skip-on-success) is handled right
-// here, and the slot goes to the back of the read queue, so one flooding client cannot starve
-// the rest.
+// Posts the slot's one receive: a real one into a lent buffer while it talks, else zero-byte. One
+// that completes at once (skip-on-success) is handled right here, and the slot goes to the back of
+// the read queue, so one flooding client cannot starve the rest.
 void Server::post_recv(Slot& slot) {
+    char* data = nullptr;
+    DWORD capacity = 0;
+    if (!slot.idle && buffers_.available()) {
+        slot.lent = buffers_.lend(id_of(slot), now_ms());
+        data = buffers_.data(slot.lent);
+        capacity = receive_size();
+    } else {
+        ++counters_.zero_recvs;
+    }
     DWORD bytes = 0, error = 0;
     ++counters_.recv_calls;
     const std::uint64_t started_us = clock_.us();
-    const Posted posted = slot.post_recv(bytes, error);
+    slot.recv_posted_s = static_cast<std::uint32_t>((now_ms() - started_ms_) / 1000);
+    const Posted posted = slot.post_recv(data, capacity, bytes, error);
     counters_.recv_us += clock_.us() - started_us;
     switch (posted) {
     case Posted::Pending: break;
-    case Posted::Failed: drop(slot, disconnect_reason(error)); break;
+    case Posted::Failed:
+        give_back(slot);
+        drop(slot, disconnect_reason(error));
+        break;
     case Posted::DoneNow:
         ++counters_.recv_at_once;
         if (on_recv_done(slot, bytes, 0))
@@ -531,52 +700,97 @@ void Server::post_recv(Slot& slot) {
     }
 }
 
-// Returns true when the slot should be read from again. What the bytes mean is the session
-// layer's; what it answers (read on, pause, quit) is carried out here.
+// A receive completed. Returns true when the slot should be read from again. What the bytes mean
+// is the session layer's (take_input). The lent buffer is the slot's no more from here on (a close
+// on the way may release the slot), and goes back to the pool once its bytes are fed.
 bool Server::on_recv_done(Slot& slot, DWORD bytes, DWORD error) {
-    if (slot.state != SlotState::Open)
-        return false;  // closing: nothing new is taken in
-    if (error != 0) {
+    const std::uint32_t lent = std::exchange(slot.lent, ReceiveBuffers::kNone);
+    const bool cancelled = std::exchange(slot.recv_cancelled, false);
+    bool again = false;
+    if (slot.state != SlotState::Open) {
+        // closing: nothing new is taken in
+    } else if (error == WSA_OPERATION_ABORTED && cancelled) {
+        slot.idle = true;  // the sweep's cancel: it waits in a zero-byte receive from now on
+        again = true;
+    } else if (error != 0) {
         drop(slot, disconnect_reason(error));
-        return false;
-    }
-    if (bytes == 0) {  // the peer closed its side (or half-closed it): it still gets what it is owed
+    } else if (lent == ReceiveBuffers::kNone) {
+        slot.data_waits = true;  // zero-byte: data (or the peer's close) is there; read_waiting tells which
+        again = true;
+    } else if (bytes == 0) {  // the peer closed its side (or half-closed it): it still gets what it is owed
         close_when_drained(slot, "peer closed");
-        return false;
+    } else {
+        again = take_input(slot, buffers_.data(lent), bytes);
     }
-    counters_.bytes_in += bytes;
+    if (lent != ReceiveBuffers::kNone)
+        buffers_.give_back(lent);
+    return again;
+}
+
+// A zero-byte receive said data is waiting: it is read, without blocking (the socket is
+// non-blocking, see admit), into the loop's read buffer, at most receive_size() a turn. A read that
+// fills it leaves the slot marked, so the rest is read at the end of a later turn, after the others.
+void Server::read_waiting(Slot& slot) {
+    slot.data_waits = false;
+    ++counters_.reads;
+    const std::uint64_t started_us = clock_.us();
+    const int got = recv(slot.socket, read_buffer_.get(), static_cast<int>(receive_size()), 0);
+    const DWORD error = got == SOCKET_ERROR ? static_cast<DWORD>(WSAGetLastError()) : 0;
+    counters_.recv_us += clock_.us() - started_us;
+    if (got == SOCKET_ERROR) {
+        if (error != WSAEWOULDBLOCK) {
+            drop(slot, disconnect_reason(error));
+            return;
+        }
+        ++counters_.reads_empty;  // nothing after all: wait again
+        read_later(slot);
+        return;
+    }
+    if (got == 0) {
+        close_when_drained(slot, "peer closed");
+        return;
+    }
+    slot.idle = false;  // it talks: its next receive is a real one, while the pool lasts
+    if (!take_input(slot, read_buffer_.get(), static_cast<std::size_t>(got)))
+        return;
+    slot.data_waits = static_cast<DWORD>(got) == receive_size();
+    read_later(slot);
+}
+
+// Bytes the slot sent, in `data` (the lent buffer or the read buffer, both reused once this
+// returns). Returns true when the slot should be read from again.
+bool Server::take_input(Slot& slot, const char* data, std::size_t size) {
+    counters_.bytes_in += size;
     if (options_.echo)
-        return echo(slot, bytes);
-    return act_on(slot, slot.recv_buffer, bytes, sessions_.receive(id_of(slot), slot.recv_buffer, bytes, now_ms()));
+        return echo(slot, data, size);
+    return act_on(slot, data, size, sessions_.receive(id_of(slot), data, size, now_ms()));
 }
 
 // The lecture's echo server: the bytes go back unchanged. Flow control instead of drops: the slot
 // is read again only while its echoes fit under the send limit.
-bool Server::echo(Slot& slot, DWORD bytes) {
-    queue(slot, slot.recv_buffer, bytes);
-    if (slot.out.unsent() + kRecvBufferBytes > static_cast<std::size_t>(options_.send_limit)) {
+bool Server::echo(Slot& slot, const char* data, std::size_t size) {
+    queue(slot, data, size);
+    if (slot.out.unsent() + receive_size() > static_cast<std::size_t>(options_.send_limit)) {
         slot.reading_paused = true;
         return false;
     }
     return true;
 }
 
-// What the session layer made of `chunk` (in the slot's receive buffer). Returns true when the
-// slot should be read from again. When it has spent its input budget, the rest waits in its
-// receive buffer (no new receive is posted meanwhile, so the OS holds whatever else it sends and
-// TCP slows it down) until resume_paced() feeds it: nothing is lost, nobody else waits.
+// What the session layer made of `chunk`. Returns true when the slot should be read from again.
+// When it has spent its input budget, the rest of the chunk is kept in `unread_` (at most one
+// receive's worth, and only while it is paced) and no receive is posted meanwhile, so the OS holds
+// whatever else it sends and TCP slows it down, until resume_paced() feeds it: nothing is lost,
+// nobody else waits.
 bool Server::act_on(Slot& slot, const char* chunk, std::size_t size, const session::Fed& fed) {
     switch (fed.next) {
     case session::Next::Read: return true;
-    case session::Next::Pause: {
-        const auto offset = static_cast<std::uint32_t>(chunk - slot.recv_buffer);
-        slot.unread_begin = offset + static_cast<std::uint32_t>(fed.consumed);
-        slot.unread_end = offset + static_cast<std::uint32_t>(size);
+    case session::Next::Pause:
+        unread_[id_of(slot)].assign(chunk + fed.consumed, size - fed.consumed);
         slot.paused_since_ms = now_ms();
         ++counters_.throttled;
         paced_.push({fed.resume_ms, id_of(slot), slot.generation});
         return false;
-    }
     case session::Next::Quit: close_when_drained(slot, "quit"); return false;
     case session::Next::Stop: return false;
     }
@@ -594,11 +808,62 @@ void Server::resume_paced() {
             continue;  // gone since, or closing: its input does not matter any more
         counters_.throttled_ms += now - slot.paused_since_ms;
         slot.paused_since_ms = 0;
-        const char* rest = slot.recv_buffer + slot.unread_begin;
-        const std::size_t size = slot.unread_end - slot.unread_begin;
-        if (act_on(slot, rest, size, sessions_.resume(due.slot, rest, size, now)))
+        std::string rest;
+        const auto unread = unread_.find(due.slot);
+        if (unread != unread_.end()) {
+            rest = std::move(unread->second);
+            unread_.erase(unread);
+        }
+        if (act_on(slot, rest.data(), rest.size(), sessions_.resume(due.slot, rest.data(), rest.size(), now)))
             read_later(slot);
     }
+}
+
+// The sweep, once a tick: a real receive that has waited kTalkingMs is cancelled, so its buffer goes
+// back to the pool and the connection waits in a zero-byte receive (on_recv_done). A cancel that
+// finds it completed already changes nothing: its completion is on its way.
+void Server::idle_talkers(std::uint64_t now) {
+    buffers_.for_each_lent_before(now - std::min(now, kTalkingMs), [this](SlotId holder) { cancel_recv(slots_[holder]); });
+    if (wine_ && options_.keepalive_s > 0)
+        recheck_idle(now);
+}
+
+// Windows fails a waiting zero-byte receive when the keepalive probes give up on the peer (WSAENETRESET,
+// "returned to any calls in progress on the socket": SO_KEEPALIVE in Microsoft's SOL_SOCKET socket
+// options documentation), as it fails a real one. Wine 8 fails only a real one: its zero-byte
+// receive waits on for good, and so does a new one posted after, though the socket's error is kept
+// (SO_ERROR tells it; measured: tests/e2e/test_abuse.py's vanishing peer). So under Wine alone,
+// a connection whose zero-byte receive has waited longer than the keepalive's bound (the idle time
+// and ten probe intervals) is asked for its error, once a bound: one that has one failed while
+// idle, which only the keepalive does. A slice of the slots a tick: a pass takes kRecheckTicks ticks.
+void Server::recheck_idle(std::uint64_t now) {
+    const auto now_s = static_cast<std::uint32_t>((now - started_ms_) / 1000);
+    const auto bound_s = static_cast<std::uint32_t>(options_.keepalive_s + 10 * proto::keepalive_interval_s(options_.keepalive_s));
+    const auto slots = static_cast<std::size_t>(options_.max_clients);
+    const std::size_t slice = slots / kRecheckTicks + 1;
+    for (std::size_t n = 0; n < slice; ++n, recheck_next_ = (recheck_next_ + 1) % slots) {
+        Slot& slot = slots_[recheck_next_];
+        if (slot.state != SlotState::Open || !slot.recv_op.in_flight || slot.lent != ReceiveBuffers::kNone ||
+            now_s - slot.recv_posted_s <= bound_s)
+            continue;
+        slot.recv_posted_s = now_s;  // the next question a bound from now
+        int error = 0, length = sizeof error;
+        if (getsockopt(slot.socket, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&error), &length) == 0 && error != 0)
+            drop(slot, "keepalive timeout");
+    }
+}
+
+void Server::cancel_recv(Slot& slot) {
+    if (slot.recv_op.in_flight && !slot.recv_cancelled && slot.state == SlotState::Open &&
+        CancelIoEx(reinterpret_cast<HANDLE>(slot.socket), &slot.recv_op.overlapped)) {
+        slot.recv_cancelled = true;
+        ++counters_.recv_cancelled;
+    }
+}
+
+void Server::give_back(Slot& slot) {
+    if (slot.lent != ReceiveBuffers::kNone)
+        buffers_.give_back(std::exchange(slot.lent, ReceiveBuffers::kNone));
 }
 
 // ---- Send ---------------------------------------------------------------------------------------
@@ -670,7 +935,7 @@ bool Server::on_send_done(Slot& slot, DWORD bytes, DWORD error) {
     if (slot.state == SlotState::Draining) {
         close_slot(slot, Close::Graceful);
     } else if (slot.reading_paused &&
-               slot.out.unsent() + kRecvBufferBytes <= static_cast<std::size_t>(options_.send_limit)) {
+               slot.out.unsent() + receive_size() <= static_cast<std::size_t>(options_.send_limit)) {
         slot.reading_paused = false;
         read_later(slot);
     }
@@ -690,7 +955,7 @@ void Server::leave(Slot& slot, const char* reason) {
     if (!options_.quiet) {
         const std::string_view nick = options_.echo ? std::string_view("-") : sessions_.nick(id);
         std::printf("disconnect slot=%u nick=%.*s peer=%s reason=%s online=%zu\n", id, static_cast<int>(nick.size()),
-                    nick.data(), slot.peer, reason, counters_.online);
+                    nick.data(), format_address(slot.address, slot.port).c_str(), reason, counters_.online);
     }
     if (!options_.echo)
         sessions_.close(id, !stopping_);
@@ -744,9 +1009,13 @@ void Server::close_slot(Slot& slot, Close how) {
 void Server::release_slot(Slot& slot) {
     assert(slot.state == SlotState::Closed && slot.pending == 0 && slot.socket == INVALID_SOCKET);
     assert(!slot.recv_op.in_flight && !slot.send_op.in_flight && !slot.joined);
+    assert(slot.lent == ReceiveBuffers::kNone);
     slot.out.reset(kKeepBufferBytes);
     slot.state = SlotState::Free;
     slot.reading_paused = false;
+    slot.idle = true;
+    slot.data_waits = slot.recv_cancelled = false;
+    unread_.erase(id_of(slot));
     if (slot.paused_since_ms != 0)
         counters_.throttled_ms += now_ms() - slot.paused_since_ms;
     slot.paused_since_ms = 0;
@@ -808,6 +1077,8 @@ void Server::on_slot_io(Slot& slot, Operation& op, DWORD bytes) {
     }
     slot.finish(op);
     if (slot.state == SlotState::Closed) {  // cancelled by our own close
+        if (op.type == Op::Recv)
+            give_back(slot);
         if (slot.pending == 0)
             release_slot(slot);
         return;
@@ -853,9 +1124,13 @@ void Server::on_tick() {
         }
         return;
     }
-    for (int i = 0; i < options_.accepts; ++i)
-        if (!accepts_[i].op.in_flight)
-            post_accept(accepts_[i]);
+    // A quiet second: the pool shrinks back towards --accepts. Any accept that could not be posted
+    // is tried again here, so the listener never stops for good.
+    if (accepted_in_tick_ * 4 < accept_target_)
+        shrink_accepts(std::max(options_.accepts, accept_target_ / 2));
+    accepted_in_tick_ = 0;
+    post_accepts();
+    idle_talkers(now);
     if (options_.stats_seconds > 0 && now >= next_stats_ms_) {
         next_stats_ms_ = now + static_cast<std::uint64_t>(options_.stats_seconds) * 1000;
         std::printf("stats %s\n", stats_text().c_str());
@@ -886,6 +1161,8 @@ int Server::run() {
         sessions_.end_turn();
         flush_sends();
         close_dropped();  // a receive or send that failed at once
+        if (accepted_in_turn_ > 0)
+            post_accepts();
         count_turn(clock_.us() - turn_started_us);
         const std::uint64_t now = now_ms();
         if (now >= next_tick_ms || stopping_) {
@@ -921,24 +1198,30 @@ DWORD Server::wait_ms() const {
 std::string Server::stats_text() {
     DWORD handles = 0;
     GetProcessHandleCount(GetCurrentProcess(), &handles);
-    PROCESS_MEMORY_COUNTERS memory{};
-    GetProcessMemoryInfo(GetCurrentProcess(), &memory, sizeof memory);
+    const std::uint64_t working_set = working_set_bytes();
+    // What each connection holds: the growth of the working set since the server was ready, over
+    // the connections online (conn_bytes).
+    const std::uint64_t grown = working_set > empty_working_set_ ? working_set - empty_working_set_ : 0;
+    const std::uint64_t per_connection = counters_.online > 0 ? grown / counters_.online : 0;
     auto n = [](std::uint64_t value) { return static_cast<unsigned long long>(value); };
-    char text[1024];
+    char text[1536];
     std::snprintf(text, sizeof text,
                   "online=%llu peak=%llu accepted=%llu lines_in=%llu lines_out=%llu bytes_in=%llu bytes_out=%llu "
                   "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu "
                   "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu "
                   "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu "
-                  "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu board_views=%llu",
+                  "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu board_views=%llu "
+                  "conn_bytes=%llu zero_recvs=%llu reads=%llu reads_empty=%llu recv_cancelled=%llu lent_buffers=%llu",
                   n(counters_.online), n(counters_.peak), n(counters_.accepted), n(sessions_.counters().lines_in),
                   n(sessions_.counters().lines_out), n(counters_.bytes_in), n(counters_.bytes_out), n(counters_.slow_dropped),
-                  counters_.sockets, static_cast<unsigned long>(handles), n(memory.WorkingSetSize / 1024),
+                  counters_.sockets, static_cast<unsigned long>(handles), n(working_set / 1024),
                   n((now_ms() - started_ms_) / 1000), n(counters_.recv_calls), n(counters_.recv_at_once),
                   n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues), options_.line_rate,
                   options_.line_burst, n(counters_.throttled), n(counters_.throttled_ms), n(counters_.refused),
                   n(counters_.refused_per_ip), n(counters_.keepalive_closed), n(counters_.turns), n(counters_.turn_us),
-                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(sessions_.board_views()));
+                  n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(sessions_.board_views()),
+                  n(per_connection), n(counters_.zero_recvs), n(counters_.reads), n(counters_.reads_empty),
+                  n(counters_.recv_cancelled), n(buffers_.lent()));
     return text;
 }
 

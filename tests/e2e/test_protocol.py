@@ -142,7 +142,8 @@ def test_stats_has_every_counter(server):
                     "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
                     "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues",
                     "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip",
-                    "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us", "board_views"]
+                    "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us", "board_views",
+                    "conn_bytes", "zero_recvs", "reads", "reads_empty", "recv_cancelled", "lent_buffers"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
     # The I/O counters add up: every line came in through a receive, every welcome and reply went
@@ -154,6 +155,10 @@ def test_stats_has_every_counter(server):
     # and its time not yet: the turns' time is read after that turn, from a fresh connection (its
     # accept is dequeued by the next turn at the earliest).
     assert stats["turns"] >= 1 and stats["turn_max_us"] <= stats["turn_us"]
+    # Receives: a new connection waits in a zero-byte receive, each of which is a receive call, and
+    # a read follows each that completed; what the connections hold is the working set they grew.
+    assert 1 <= stats["zero_recvs"] <= stats["recv_calls"] and stats["reads_empty"] <= stats["reads"]
+    assert stats["conn_bytes"] > 0 and stats["lent_buffers"] <= 1
     assert stats["recv_us"] + stats["send_us"] <= server.stats()["turn_us"]
 
 

@@ -312,3 +312,53 @@ def test_chat_mode_sends_nothing_extra_in_echo_mode(start_server):
     with server.connect() as conn:
         conn.send("/stats\n")
         assert conn.read_line() == "/stats"  # echoed, not answered
+
+
+# ---- Zero-byte receives ------------------------------------------------------------------------------
+
+def test_idle_connections_wait_in_zero_byte_receives_and_hold_no_buffer(start_server):
+    # 300 connections that say nothing after their welcome: each waits in a zero-byte receive, and
+    # none holds a receive buffer (the pool lends none). A zero-byte receive completes only when
+    # data came: none completed empty (reads_empty), and every one of them is still waiting.
+    server = start_server("--quiet")
+    idle = [server.connect(timeout=60) for _ in range(300)]
+    for conn in idle:
+        assert conn.read_line().startswith("* welcome")
+    stats = server.wait_for_stats(lambda s: s["online"] == 301 and s["lent_buffers"] <= 1)
+    assert stats["zero_recvs"] >= 300 and stats["lent_buffers"] <= 1  # the probe's own, at most
+    assert stats["reads_empty"] == 0
+    # They speak, each once: each line is read after its zero-byte receive completes, and answered.
+    for i, conn in enumerate(idle):
+        conn.send(f"/ping idle-{i}\r\n")
+    for i, conn in enumerate(idle):
+        assert conn.read_until(lambda l: l.startswith("PONG"))[-1] == f"PONG idle-{i}"
+    # Then silence again: the real receives they got while talking are cancelled by the sweep and
+    # the buffers go back; every connection is still online and still answers.
+    stats = server.wait_for_stats(lambda s: s["lent_buffers"] <= 1 and s["recv_cancelled"] >= 300, timeout=30)
+    assert stats["lent_buffers"] <= 1 and stats["recv_cancelled"] >= 300 and stats["online"] == 301
+    assert idle[123].command("/ping again", "PONG") == "PONG again"
+    for conn in idle:
+        conn.close()
+
+
+def test_talking_connections_keep_a_real_receive_and_lose_no_byte(start_server):
+    # 50 echo clients in lockstep for many rounds: their receives are real ones into lent buffers
+    # (most complete at once), the bytes come back exactly, and once they stop the buffers go back.
+    server = start_server("--echo")
+    conns = [server.connect() for _ in range(50)]
+    for round_no in range(40):
+        for i, conn in enumerate(conns):
+            conn.send(f"round {round_no} from {i} " + "x" * (i * 37 % 900) + "\n")
+        for i, conn in enumerate(conns):
+            assert conn.read_line() == f"round {round_no} from {i} " + "x" * (i * 37 % 900)
+    chat = start_server()
+    probe = chat.connect()
+    probe.read_line()
+    before = probe.stats()
+    for _ in range(20):
+        assert probe.command("/ping x", "PONG") == "PONG x"
+    after = probe.stats()
+    # 21 lines in one after another: one zero-byte receive at most, the rest real ones.
+    assert after["zero_recvs"] - before["zero_recvs"] <= 2
+    for conn in conns:
+        conn.close()
