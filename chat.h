@@ -65,12 +65,20 @@ public:
     Change join(SlotId id);
     // One finished line from a member, parsed: a chat line or one of the room's commands, answered.
     Change on_command(SlotId id, const proto::Command& command);
-    // The member is gone: off the board and the list, announced to the rest when `announce`.
-    Change leave(SlotId id, bool announce);
+    // The member is gone: off the board and the list, announced to the rest when `announce`
+    // ("* nick left", or what `how` says instead of "left": "was kicked").
+    Change leave(SlotId id, bool announce, std::string_view how = "left");
+    // A line of the server's to everyone (the operator's `say`), kept among the recent ones.
+    void announce(std::string_view line) { tell_everyone(line, kNoSlot); }
     // One step; off the edge the piece stays and only the mover hears of it (/move, the arrow keys).
     Change move(SlotId id, proto::Step step);
 
     bool contains(SlotId id) const { return id < members_.size() && members_[id].online_index != kAbsent; }
+    // The member who goes by `nick` (any case for ASCII), or kNoSlot.
+    SlotId find(std::string_view nick) const {
+        const auto found = nicks_.find(key_of(nick));
+        return found == nicks_.end() ? kNoSlot : found->second;
+    }
     std::string_view nick(SlotId id) const { return members_[id].nick; }
     Square square(SlotId id) const { return {members_[id].x, members_[id].y}; }
     // What `viewer` sees on a square: '@' itself (others there too or not), the first letter of
@@ -191,7 +199,7 @@ inline char Room::glyph(SlotId viewer, Square square) const {
     return pieces == 0 ? '.' : pieces > 1 ? '+' : members_[occupants_[square.y][square.x]].nick[0];
 }
 
-inline Change Room::leave(SlotId id, bool announce) {
+inline Change Room::leave(SlotId id, bool announce, std::string_view how) {
     Member& member = members_[id];
     const std::uint32_t index = member.online_index;
     if (index == kAbsent)
@@ -204,7 +212,7 @@ inline Change Room::leave(SlotId id, bool announce) {
     quit_square(member, id);
     // The rule is the crowd as it was with the leaver in it, as for the join.
     if (announce && online_.size() + 1 <= static_cast<std::size_t>(proto::kCrowdNoticeLimit))
-        tell_everyone("* " + std::string(member.nick) + " left", kNoSlot);
+        tell_everyone("* " + std::string(member.nick) + " " + std::string(how), kNoSlot);
     return {Change::Kind::Roster, id, {}, square(id)};
 }
 

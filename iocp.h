@@ -257,20 +257,23 @@ struct Connection {
     char* recv_buffer = nullptr;  // recv_capacity bytes, from a ReceiveSpace
     DWORD recv_capacity = 0;
 
-    // Posts the one receive. DoneNow: `bytes` arrived at once. Failed: `error` says why.
-    Posted post_recv(DWORD& bytes, DWORD& error) {
+    // Posts the one receive, for at most `most` bytes. DoneNow: `bytes` arrived at once. Failed:
+    // `error` says why.
+    Posted post_recv(DWORD& bytes, DWORD& error, DWORD most = MAXDWORD) {
         assert(!recv_op.in_flight && "a second receive");
         assert(recv_buffer && "no receive space given");
-        WSABUF buffer{recv_capacity, recv_buffer};
+        WSABUF buffer{recv_capacity < most ? recv_capacity : most, recv_buffer};
         DWORD flags = 0;
         begin(recv_op, Op::Recv);
         return posted(recv_op, WSARecv(socket, &buffer, 1, &bytes, &flags, &recv_op.overlapped, nullptr), error);
     }
 
-    // Posts the one send, of what `out` has not sent yet. DoneNow: the OS took `bytes` at once.
-    Posted post_send(DWORD& bytes, DWORD& error) {
+    // Posts the one send, of what `out` has not sent yet, at most `most` bytes of it. DoneNow: the
+    // OS took `bytes` at once.
+    Posted post_send(DWORD& bytes, DWORD& error, std::size_t most = SIZE_MAX) {
         assert(!send_op.in_flight && "a second send");
-        WSABUF buffer{static_cast<ULONG>(out.next_size()), const_cast<char*>(out.next_data())};
+        const std::size_t size = out.next_size() < most ? out.next_size() : most;
+        WSABUF buffer{static_cast<ULONG>(size), const_cast<char*>(out.next_data())};
         begin(send_op, Op::Send);
         return posted(send_op, WSASend(socket, &buffer, 1, &bytes, 0, &send_op.overlapped, nullptr), error);
     }

@@ -44,6 +44,7 @@ constexpr std::string_view kPlayHint =
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ -";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
+constexpr std::string_view kErrBanned = "ERR banned";
 constexpr std::string_view kShutdownNotice = "* server shutting down";
 static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
 static_assert(says_number(kErrInvalidNick, "1-", kMaxNickBytes, " of"));
@@ -97,6 +98,26 @@ constexpr CommandInfo kCommands[] = {
 };
 static_assert(says_number(kCommands[1].help, "(1-", kMaxNickBytes, " of"));
 static_assert(says_number(kCommands[3].help, "", kBoardSize, "x") && says_number(kCommands[3].help, "x", kBoardSize, " "));
+
+// Whether a member's command sends words of its own to others: what a mute holds back. Every kind
+// is named here, so a new one cannot be added without deciding (the compiler's switch warning).
+inline bool speaks(CommandKind kind) {
+    switch (kind) {
+    case CommandKind::Chat: return true;
+    case CommandKind::Nick:
+    case CommandKind::Who:
+    case CommandKind::Move:
+    case CommandKind::Board:
+    case CommandKind::Play:
+    case CommandKind::Ping:
+    case CommandKind::Stats:
+    case CommandKind::Encoding:
+    case CommandKind::Help:
+    case CommandKind::Quit:
+    case CommandKind::Unknown: return false;
+    }
+    return false;
+}
 
 // `line` is what the framer produced: trimmed and non-empty.
 inline Command parse_command(std::string_view line) {
