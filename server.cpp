@@ -9,7 +9,7 @@
 //
 // It reads in the order a connection lives: types, setup, accept, receive, send, close and slot
 // reuse, the main loop, main().
-#include "console.h"
+#include "console_commands.h"
 #include "cp949.h"
 #include "iocp.h"
 #include "protocol.h"
@@ -1038,7 +1038,7 @@ DWORD Server::wait_ms() const {
     return static_cast<DWORD>(wait);
 }
 
-// ---- The operator's console (console.h) ------------------------------------------------------------
+// ---- The operator's console (console_commands.h) ------------------------------------------------------------
 //
 // server.exe's standard input: the reading thread posts each line to the port (kInputKey), and the
 // loop runs it here, between completions, so a command never touches a slot the loop is using.

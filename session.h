@@ -20,7 +20,7 @@
 #pragma once
 
 #include "chat.h"
-#include "console.h"
+#include "console_commands.h"
 #include "play.h"
 #include "protocol.h"
 #include "terminal.h"
@@ -98,7 +98,7 @@ public:
 
     std::string_view nick(SlotId slot) const { return room_.nick(slot); }
 
-    // The operator's console: what it does to members (console.h). Each answers the operator with
+    // The operator's console: what it does to members (console_commands.h). Each answers the operator with
     // text for standard output, or says, by kNoSlot, that no member goes by that nick.
     SlotId find(std::string_view nick) const { return room_.find(nick); }
     // The member is told why and, once it is gone, the others that it was kicked; the core closes it.

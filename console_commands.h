@@ -1,4 +1,4 @@
-// console.h - the operator's console: server.exe's standard input, a command a line (PRODUCT.md,
+// console_commands.h - the operator's console: server.exe's standard input, a command a line (PRODUCT.md,
 // "Operator console"). Its command table and parser, the MINUTES an operator gives, and the ban
 // list: which addresses are refused, until when.
 //
@@ -7,7 +7,7 @@
 // layer (members and their lines). Every reply is one or more lines for standard output.
 //
 // Includes no Windows header: the parser and the ban list are unit-tested natively
-// (tests/unit/console_test.cpp). An address comes here as its bytes (the core turns text and
+// (tests/unit/console_commands_test.cpp). An address comes here as its bytes (the core turns text and
 // sockaddrs into them with Winsock's own functions).
 #pragma once
 

@@ -1,7 +1,7 @@
-// Unit tests of console.h, the operator's console: the command parser, MINUTES, and the ban list
+// Unit tests of console_commands.h, the operator's console: the command parser, MINUTES, and the ban list
 // (an IPv6 address bans its /64, bans end on time).
 #include "check.h"
-#include "console.h"
+#include "console_commands.h"
 
 #include <cstdint>
 #include <string>
