@@ -18,7 +18,7 @@ WINFLAGS := -std=c++17 -O2 -static -Wall -Wextra -Wpedantic -Werror
 WINLIBS  := -lws2_32 -lmswsock
 BUILD    := build
 PYTHON   := /usr/bin/python3
-HEADERS  := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h iocp.h connect.h console.h cp949.h
+HEADERS  := session.h chat.h play.h terminal.h telnet.h console_commands.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h iocp.h connect.h console.h cp949.h
 SOURCES  := server.cpp client.cpp bots.cpp $(HEADERS)
 FUZZ_SECONDS ?= 30
 PORT     ?= 9000
@@ -44,7 +44,7 @@ $(BUILD)/client.exe: client.cpp bots.cpp $(HEADERS) | deps
 	$(WINCXX) $(WINFLAGS) client.cpp bots.cpp -o $@.tmp $(WINLIBS) && mv -f $@.tmp $@
 
 # The Windows-free layers compile natively, with no Windows header.
-WINDOWS_FREE := session.h chat.h play.h terminal.h telnet.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h
+WINDOWS_FREE := session.h chat.h play.h terminal.h telnet.h console_commands.h protocol.h hangul.h utf8.h bots.h util.h vt.h display.h vterm.h keys.h
 $(BUILD)/protocol-native.ok: $(WINDOWS_FREE) | deps
 	@mkdir -p $(BUILD)
 	for h in $(WINDOWS_FREE); do echo "#include \"$$h\"" | g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I. -x c++ -fsyntax-only - || exit 1; done

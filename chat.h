@@ -113,18 +113,29 @@ public:
     Change join(SlotId id, std::uint64_t now_ms);
     // One finished line from a member, parsed: a chat line or one of the room's commands, answered.
     Change on_command(SlotId id, const proto::Command& command, std::uint64_t now_ms);
-    // The member is gone: off the board and the list, announced to the rest when `announce`.
-    Change leave(SlotId id, bool announce);
+    // The member is gone: off the board and the list, announced to the rest when `announce`
+    // ("* nick left", or what `how` says instead of "left": "was kicked").
+    Change leave(SlotId id, bool announce, std::string_view how = "left");
+    // A line of the server's to everyone (the operator's `say`), kept among the recent ones.
+    void announce(std::string_view line) { tell_everyone(line, kNoSlot); }
     // One step; off the edge the piece stays and only the mover hears of it (/move, the arrow keys).
     Change move(SlotId id, proto::Step step);
 
     bool contains(SlotId id) const { return id < members_.size() && members_[id].online_index != kAbsent; }
+    // The member who goes by `nick` (any case for ASCII), or kNoSlot.
+    SlotId find(std::string_view nick) const {
+        const auto found = nicks_.find(key_of(nick));
+        return found == nicks_.end() ? kNoSlot : found->second;
+    }
     std::string_view nick(SlotId id) const { return members_[id].nick; }
     Square square(SlotId id) const { return {members_[id].x, members_[id].y}; }
     std::string_view away(SlotId id) const { return members_[id].away; }  // empty: not away
     std::uint64_t idle_ms(SlotId id, std::uint64_t now_ms) const {
         return now_ms > members_[id].said_ms ? now_ms - members_[id].said_ms : 0;
     }
+    // The operator's mute: the member's lines reach nobody until `until_ms` (0: not muted).
+    void mute(SlotId id, std::uint64_t until_ms) { members_[id].muted_until_ms = until_ms; }
+    std::uint64_t muted_until(SlotId id) const { return members_[id].muted_until_ms; }
     // What `viewer` sees on a square: '@' itself (others there too or not), the first character of
     // one other's nick (a Hangul syllable is two columns wide), '+' for several others, '.' for nobody.
     char32_t glyph(SlotId viewer, Square square) const;
@@ -156,6 +167,7 @@ private:
         std::uint32_t online_index = kAbsent;  // where in online_
         std::uint64_t joined = 0;              // the room's join number: which occupant of the slot
         std::uint64_t said_ms = 0;             // when it last said a line (chat, /me, /msg); its join at first
+        std::uint64_t muted_until_ms = 0;      // the operator's mute: its lines reach nobody until then
         std::uint32_t ignored_by = 0;          // members whose ignore list holds it
         std::uint32_t reply_holders = 0;       // members whose /reply goes to it
         Occupant reply_to;                     // who its /reply goes to
@@ -188,7 +200,6 @@ private:
     void show_board(SlotId id);
     void help(SlotId id);
     static std::string key_of(std::string_view nick);
-    SlotId find(std::string_view nick) const;
     void tell(SlotId id, std::string_view text) { out_.deliver(id, Line{text}); }
     void tell_everyone(std::string_view line, SlotId except);
     void say_to_everyone(std::string_view line, SlotId from);
@@ -255,17 +266,13 @@ inline std::string Room::key_of(std::string_view nick) {
     return key;
 }
 
-inline SlotId Room::find(std::string_view nick) const {
-    const auto found = nicks_.find(key_of(nick));
-    return found == nicks_.end() ? kNoSlot : found->second;
-}
-
 inline Change Room::join(SlotId id, std::uint64_t now_ms) {
     Member& member = members_[id];
     if (member.reply_holders > 0)  // the slot's last occupant: a /reply still goes to it, by its name
         departed_[member.joined] = {member.nick, member.reply_holders};
     member.joined = ++joins_;
     member.said_ms = now_ms;
+    member.muted_until_ms = 0;
     member.ignored_by = 0;
     member.reply_holders = 0;
     std::string nick;
@@ -312,7 +319,7 @@ inline void Room::quit_square(Member& member, SlotId id) {
     occupants_[member.y][member.x] ^= id;
 }
 
-inline Change Room::leave(SlotId id, bool announce) {
+inline Change Room::leave(SlotId id, bool announce, std::string_view how) {
     Member& member = members_[id];
     const std::uint32_t index = member.online_index;
     if (index == kAbsent)
@@ -326,7 +333,7 @@ inline Change Room::leave(SlotId id, bool announce) {
     quit_square(member, id);
     // The rule is the crowd as it was with the leaver in it, as for the join.
     if (announce && online_.size() + 1 <= static_cast<std::size_t>(proto::kCrowdNoticeLimit))
-        tell_everyone("* " + std::string(member.nick) + " left", kNoSlot);
+        tell_everyone("* " + std::string(member.nick) + " " + std::string(how), kNoSlot);
     return {Change::Kind::Roster, id, {}, square(id)};
 }
 
@@ -383,7 +390,12 @@ inline Change Room::on_command(SlotId id, const proto::Command& command, std::ui
 // The one gate of every line a member originates (chat, /me, /msg, and any kind added later): its
 // idle time starts again here, and an operator's mute refuses here. False: the line goes nowhere.
 inline bool Room::speaks(SlotId id, std::uint64_t now_ms) {
-    members_[id].said_ms = now_ms;
+    Member& member = members_[id];
+    if (member.muted_until_ms > now_ms) {
+        tell(id, "ERR you are muted (" + std::to_string(minutes_left(member.muted_until_ms, now_ms)) + " more minutes)");
+        return false;
+    }
+    member.said_ms = now_ms;
     return true;
 }
 

@@ -274,10 +274,12 @@ struct Connection {
         return posted(recv_op, WSARecv(socket, &buffer, 1, &bytes, &flags, &recv_op.overlapped, nullptr), error);
     }
 
-    // Posts the one send, of what `out` has not sent yet. DoneNow: the OS took `bytes` at once.
-    Posted post_send(DWORD& bytes, DWORD& error) {
+    // Posts the one send, of what `out` has not sent yet, at most `most` bytes of it. DoneNow: the
+    // OS took `bytes` at once.
+    Posted post_send(DWORD& bytes, DWORD& error, std::size_t most = SIZE_MAX) {
         assert(!send_op.in_flight && "a second send");
-        WSABUF buffer{static_cast<ULONG>(out.next_size()), const_cast<char*>(out.next_data())};
+        const std::size_t size = out.next_size() < most ? out.next_size() : most;
+        WSABUF buffer{static_cast<ULONG>(size), const_cast<char*>(out.next_data())};
         begin(send_op, Op::Send);
         return posted(send_op, WSASend(socket, &buffer, 1, &bytes, 0, &send_op.overlapped, nullptr), error);
     }

@@ -53,6 +53,7 @@ constexpr std::string_view kPlayHint =
 constexpr std::string_view kErrInvalidNick = "ERR invalid nick: 1-16 of A-Z a-z 0-9 _ - and Hangul syllables";
 constexpr std::string_view kErrServerFull = "ERR server full";
 constexpr std::string_view kErrTooManyFromAddress = "ERR too many connections from your address";
+constexpr std::string_view kErrBanned = "ERR banned";
 constexpr std::string_view kShutdownNotice = "* server shutting down";
 static_assert(says_number(kErrLineTooLong, "(max ", kMaxLineBytes, ")"));
 constexpr std::string_view kErrIgnoreFull = "ERR you ignore 16 already: /unignore one first";

@@ -9,6 +9,7 @@
 //
 // It reads in the order a connection lives: types, setup, accept, receive, send, close and slot
 // reuse, the main loop, main().
+#include "console_commands.h"
 #include "cp949.h"
 #include "iocp.h"
 #include "protocol.h"
@@ -66,7 +67,8 @@ constexpr int kStdoutBufferBytes = 64 * 1024;
 constexpr char kUsage[] =
     "usage: server.exe [--port 9000] [--bind ADDR] [--max-clients 10000] [--accepts 64]\n"
     "                  [--send-limit 262144] [--line-rate 20] [--line-burst 60] [--max-per-ip N]\n"
-    "                  [--keepalive 120] [--echo] [--quiet] [--stats SECONDS] [--help]\n"
+    "                  [--keepalive 120] [--echo] [--quiet] [--stats SECONDS]\n"
+    "                  [--recv-chunk N] [--send-chunk N] [--help]\n"
     "\n"
     "  --port N         TCP port to listen on (default 9000)\n"
     "  --bind ADDR      local address to listen on, IPv4 or IPv6 (default 0.0.0.0)\n"
@@ -82,7 +84,11 @@ constexpr char kUsage[] =
     "  --echo           echo server: bytes come back unchanged, nothing else\n"
     "  --quiet          no line per connect and disconnect\n"
     "  --stats N        print a counters line every N seconds\n"
-    "  --help           this text\n";
+    "  --recv-chunk N   (testing) a receive takes at most N bytes: many more completions\n"
+    "  --send-chunk N   (testing) a send hands the OS at most N bytes: many short sends\n"
+    "  --help           this text\n"
+    "\n"
+    "Standard input takes the operator's commands, one a line (type help).\n";
 // The defaults the usage states are the ones in force.
 static_assert(says_number(kUsage, "(default ", proto::kDefaultPort, ")") &&
               says_number(kUsage, "--max-clients ", proto::kDefaultMaxClients, "]") &&
@@ -111,6 +117,8 @@ struct Options {
     int line_burst = proto::kDefaultLineBurst;
     int max_per_ip = 0;  // 0: no limit
     int keepalive_s = proto::kDefaultKeepaliveS;
+    int recv_chunk = 0;  // 0: receives as large as the buffer
+    int send_chunk = 0;  // 0: sends of everything queued
     bool echo = false;
     bool quiet = false;
 };
@@ -218,7 +226,7 @@ struct Slot : Connection {
 
 struct Counters {
     std::uint64_t accepted = 0, bytes_in = 0, bytes_out = 0;
-    std::uint64_t slow_dropped = 0, refused = 0, refused_per_ip = 0, keepalive_closed = 0;
+    std::uint64_t slow_dropped = 0, refused = 0, refused_per_ip = 0, refused_banned = 0, keepalive_closed = 0;
     std::uint64_t throttled = 0, throttled_ms = 0;  // times a client was over its input budget, and for how long
     // What the I/O costs: calls made, how many completed at once (no completion packet; under
     // Wine, no wake-up either), and how many GetQueuedCompletionStatusEx calls it all took.
@@ -232,6 +240,42 @@ struct Counters {
     std::size_t online = 0, peak = 0;
     long sockets = 0;  // our own open sockets: listener, posted accepts, clients
 };
+
+// Why a connection is not taken: the log's words, and the one line the peer hears before the close.
+struct Refusal {
+    const char* reason;
+    std::string_view line;
+};
+constexpr Refusal kBanned{"banned", proto::kErrBanned};
+constexpr Refusal kTooManyFromAddress{"too many connections from the address", proto::kErrTooManyFromAddress};
+constexpr Refusal kServerFull{"server full", proto::kErrServerFull};
+
+const char* state_name(SlotState state) {
+    static constexpr const char* kNames[] = {"Free", "Open", "Draining", "Dropping", "Closed"};
+    return kNames[static_cast<int>(state)];
+}
+
+// An address as a ban sees it (an IPv4 peer of a dual-stack socket comes as ::ffff:a.b.c.d: it is
+// the IPv4 address it is).
+console::Range range_of(const sockaddr* address) {
+    if (address->sa_family == AF_INET)
+        return console::Range::of_v4(
+            *reinterpret_cast<const std::uint8_t(*)[4]>(&reinterpret_cast<const sockaddr_in*>(address)->sin_addr));
+    const auto& v6 = *reinterpret_cast<const std::uint8_t(*)[16]>(&reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
+    if (IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr))
+        return console::Range::of_v4(*reinterpret_cast<const std::uint8_t(*)[4]>(&v6[12]));
+    return console::Range::of_v6(v6);
+}
+
+// "127.0.0.2" or "2001:db8::1" as a ban's range; false for anything else.
+bool parse_range(std::string_view text, console::Range& range) {
+    SOCKADDR_STORAGE address;
+    int length = 0;
+    if (text.size() >= INET6_ADDRSTRLEN || !parse_address(std::string(text).c_str(), 0, address, length))
+        return false;
+    range = range_of(reinterpret_cast<const sockaddr*>(&address));
+    return true;
+}
 
 // What a failed receive or send means for the log line.
 std::string disconnect_reason(DWORD error) {
@@ -291,8 +335,10 @@ private:
     void post_accepts();
     void shrink_accepts(int target);
     void on_accept_done(PendingAccept& accept, DWORD error);
-    void admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port);
-    void refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason);
+    SlotId admit(SOCKET socket, const sockaddr* remote);
+    const Refusal* refusal(const std::string& address, const console::Range& range);
+    void set_up_socket(Slot& slot);
+    void refuse(SOCKET socket, const char* peer, const Refusal& why);
     // receive
     DWORD receive_size() const;
     void read_later(Slot& slot) { to_read_.push(id_of(slot)); }
@@ -302,6 +348,7 @@ private:
     void read_waiting(Slot& slot);
     bool take_input(Slot& slot, const char* data, std::size_t size);
     bool echo(Slot& slot, const char* data, std::size_t size);
+    std::size_t waiting(Slot& slot, std::size_t got);
     bool act_on(Slot& slot, const char* chunk, std::size_t size, const session::Fed& fed);
     void resume_paced();
     void idle_talkers(std::uint64_t now);
@@ -335,6 +382,24 @@ private:
     bool finished() const { return stopping_ && slots_in_use_ == 0 && accepts_posted_ == 0; }
 
     SlotId id_of(const Slot& slot) const { return static_cast<SlotId>(&slot - slots_.get()); }
+    // --recv-chunk, --send-chunk: the most one receive takes, and one send hands the OS.
+    std::size_t send_most() const { return options_.send_chunk > 0 ? static_cast<std::size_t>(options_.send_chunk) : SIZE_MAX; }
+    // the operator's console
+    void run_console(const std::string& line);
+    void not_in_echo_mode(std::string_view word);
+    void console_help();
+    void console_who();
+    void console_kick(std::string_view argument);
+    void console_ban(std::string_view argument);
+    void console_bans();
+    void console_unban(std::string_view argument);
+    void console_mute(std::string_view argument, bool on);
+    void console_motd(std::string_view argument);
+    void console_trace(std::string_view argument);
+    void console_slot(std::string_view argument);
+    void kick(Slot& slot, std::string_view reason, const char* log);
+    void trace(Op op, SlotId id, DWORD bytes, DWORD error);
+    void expire(std::uint64_t now);
 
     Options options_;
     HANDLE port_ = nullptr;
@@ -371,6 +436,8 @@ private:
     };
     std::priority_queue<Paced, std::vector<Paced>, std::greater<Paced>> paced_;
     std::unordered_map<std::string, int> per_address_;  // --max-per-ip: connections of each address
+    console::Bans bans_;  // the operator's: addresses refused until a time
+    int trace_left_ = 0;  // the operator's trace: completions still to print (0: off, one branch)
 
     Clock clock_;        // microseconds, for the turn counters
     std::string wire_;  // scratch: a refusal encoded for the wire
@@ -422,6 +489,7 @@ bool Server::start() {
                 skip_on_success_ ? ", skip-on-success" : "");
     next_stats_ms_ = started_ms_ + static_cast<std::uint64_t>(options_.stats_seconds) * 1000;
     empty_working_set_ = working_set_bytes();
+    start_reading_lines(port_);  // the operator's console
     return true;
 }
 
@@ -559,31 +627,27 @@ void Server::on_accept_done(PendingAccept& accept, DWORD error) {
     int local_length = 0, remote_length = 0;
     get_accept_ex_sockaddrs_(accept.addresses, 0, kAcceptAddressBytes, kAcceptAddressBytes, &local,
                              &local_length, &remote, &remote_length);
-    const std::string peer = remote ? format_address(remote) : std::string("?");
-    const std::string address = remote ? format_host(remote) : std::string("?");
     ++accepted_in_turn_;  // posted again at the end of the turn (post_accepts)
-    admit(socket, peer.c_str(), address.c_str(), remote ? port_of(remote) : u_short{0});
+    const SlotId id = admit(socket, remote);
+    if (trace_left_ > 0)
+        trace(Op::Accept, id, 0, 0);
 }
 
-// A slot for the new connection, or a refusal.
-void Server::admit(SOCKET socket, const char* peer, const char* address, std::uint16_t port) {
-    const auto held = options_.max_per_ip > 0 ? per_address_.find(address) : per_address_.end();
-    if (held != per_address_.end() && held->second >= options_.max_per_ip) {
-        ++counters_.refused_per_ip;
-        refuse(socket, peer, proto::kErrTooManyFromAddress, "too many connections from the address");
-        return;
-    }
-    if (free_head_ == kNoSlot) {
-        ++counters_.refused;
-        refuse(socket, peer, proto::kErrServerFull, "server full");
-        return;
+// A slot for the new connection, or a refusal. Returns the slot, or kNoSlot.
+SlotId Server::admit(SOCKET socket, const sockaddr* remote) {
+    const std::string peer = remote ? format_address(remote) : std::string("?");
+    const std::string address = remote ? format_host(remote) : std::string("?");
+    const console::Range range = remote ? range_of(remote) : console::Range{};
+    if (const Refusal* why = refusal(address, range)) {
+        refuse(socket, peer.c_str(), *why);
+        return kNoSlot;
     }
     const SlotId id = free_head_;
     // The key names the slot: every completion on this socket comes back with it.
     if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket), port_, id, 0)) {
         log_error("CreateIoCompletionPort(client)", GetLastError());
         close_counted(socket, Close::Abortive);
-        return;
+        return kNoSlot;
     }
     Slot& slot = slots_[id];
     assert(slot.state == SlotState::Free && slot.pending == 0);
@@ -593,20 +657,11 @@ void Server::admit(SOCKET socket, const char* peer, const char* address, std::ui
     ++slot.generation;
     slot.state = SlotState::Open;
     slot.socket = socket;
-    std::snprintf(slot.address, sizeof slot.address, "%s", address);
-    slot.port = port;
+    std::snprintf(slot.address, sizeof slot.address, "%s", address.c_str());
+    slot.port = remote ? port_of(remote) : u_short{0};
     if (options_.max_per_ip > 0)
         ++per_address_[address];  // an entry only while the address holds a connection
-    slot.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(socket);
-    if (options_.keepalive_s > 0)
-        set_keepalive(socket, options_.keepalive_s);
-    set_no_delay(socket);
-    // Non-blocking, for read_waiting's reads; the overlapped receives and sends are not affected
-    // (they pend as before: libuv sets its sockets the same way).
-    u_long non_blocking = 1;
-    ioctlsocket(socket, FIONBIO, &non_blocking);
-    setsockopt(socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
-               sizeof kSocketSendBufferBytes);
+    set_up_socket(slot);
     ++counters_.accepted;
     slot.joined = true;
     counters_.peak = std::max(counters_.peak, ++counters_.online);
@@ -618,15 +673,45 @@ void Server::admit(SOCKET socket, const char* peer, const char* address, std::ui
                     format_address(slot.address, slot.port).c_str(), counters_.online);
     }
     read_later(slot);
+    return id;
 }
 
-// No room for it: say why and close gracefully. The socket is fresh and its send buffer empty,
-// so this one short blocking send cannot stall the loop.
-void Server::refuse(SOCKET socket, const char* peer, std::string_view line, const char* reason) {
+// Why a new connection from `address` is not taken (its one line to hear), or nullptr. A ban is
+// checked before anything else: a banned address is never admitted to the room, not even for a
+// moment (no joined line for it).
+const Refusal* Server::refusal(const std::string& address, const console::Range& range) {
+    if (bans_.covers(range, now_ms())) {
+        ++counters_.refused_banned;
+        return &kBanned;
+    }
+    const auto held = options_.max_per_ip > 0 ? per_address_.find(address) : per_address_.end();
+    if (held != per_address_.end() && held->second >= options_.max_per_ip) {
+        ++counters_.refused_per_ip;
+        return &kTooManyFromAddress;
+    }
+    if (free_head_ == kNoSlot) {
+        ++counters_.refused;
+        return &kServerFull;
+    }
+    return nullptr;
+}
+
+void Server::set_up_socket(Slot& slot) {
+    slot.skip_completion_on_success = skip_on_success_ && skip_completion_port_on_success(slot.socket);
+    if (options_.keepalive_s > 0)
+        set_keepalive(slot.socket, options_.keepalive_s);
+    set_no_delay(slot.socket);
+    setsockopt(slot.socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
+               sizeof kSocketSendBufferBytes);
+}
+
+// Not taken: say why and close gracefully. The socket is fresh and its send buffer empty, so this
+// one short blocking send cannot stall the loop.
+void Server::refuse(SOCKET socket, const char* peer, const Refusal& why) {
     if (!options_.quiet)
-        std::printf("refused peer=%s reason=%s\n", peer, reason);
+        std::printf("refused peer=%s reason=%s\n", peer, why.reason);
     wire_.clear();
-    proto::append_wire_line(wire_, line);
+    proto::append_wire_line(wire_, why.line);
     ::send(socket, wire_.data(), static_cast<int>(wire_.size()), 0);
     close_counted(socket, Close::Graceful);
 }
@@ -648,7 +733,13 @@ void Server::refuse(SOCKET socket, const char* peer, std::string_view line, cons
 // Completion Ports", MSDN Magazine, October 2000.)
 
 // How much one receive or one read takes at most.
-DWORD Server::receive_size() const { return kRecvBufferBytes; }
+// --recv-chunk makes it smaller, so that every receive and read is short (PRODUCT.md, "Forced
+// short I/O").
+DWORD Server::receive_size() const {
+    return options_.recv_chunk > 0 && static_cast<DWORD>(options_.recv_chunk) < kRecvBufferBytes
+               ? static_cast<DWORD>(options_.recv_chunk)
+               : kRecvBufferBytes;
+}
 
 // The next receive is not posted the moment one completes: the slot waits in `to_read_` until
 // the replies to what it sent have gone out at the end of the loop turn (see run). A request-reply
@@ -694,7 +785,10 @@ void Server::post_recv(Slot& slot) {
         break;
     case Posted::DoneNow:
         ++counters_.recv_at_once;
-        if (on_recv_done(slot, bytes, 0))
+        const bool again = on_recv_done(slot, bytes, 0);
+        if (trace_left_ > 0)
+            trace(Op::Recv, id_of(slot), bytes, 0);
+        if (again)
             read_later(slot);
         break;
     }
@@ -763,7 +857,16 @@ bool Server::take_input(Slot& slot, const char* data, std::size_t size) {
     counters_.bytes_in += size;
     if (options_.echo)
         return echo(slot, data, size);
-    return act_on(slot, data, size, sessions_.receive(id_of(slot), data, size, now_ms()));
+    return act_on(slot, data, size, sessions_.receive(id_of(slot), data, size, now_ms(), waiting(slot, size)));
+}
+
+// What is still waiting in the OS after a receive or read --recv-chunk cut short (it took the most
+// it may): the terminal's guess at typing must see what the peer sent, not the cap.
+std::size_t Server::waiting(Slot& slot, std::size_t got) {
+    if (options_.recv_chunk == 0 || got < receive_size())
+        return 0;
+    u_long waiting = 0;
+    return ioctlsocket(slot.socket, FIONREAD, &waiting) == 0 ? waiting : 0;
 }
 
 // The lecture's echo server: the bytes go back unchanged. Flow control instead of drops: the slot
@@ -907,14 +1010,17 @@ void Server::post_send(Slot& slot) {
         DWORD bytes = 0, error = 0;
         ++counters_.send_calls;
         const std::uint64_t started_us = clock_.us();
-        const Posted posted = slot.post_send(bytes, error);
+        const Posted posted = slot.post_send(bytes, error, send_most());
         counters_.send_us += clock_.us() - started_us;
         switch (posted) {
         case Posted::Pending: return;
         case Posted::Failed: drop(slot, disconnect_reason(error)); return;
         case Posted::DoneNow:
             ++counters_.send_at_once;
-            if (!on_send_done(slot, bytes, 0))
+            const bool more = on_send_done(slot, bytes, 0);
+            if (trace_left_ > 0)
+                trace(Op::Send, id_of(slot), bytes, 0);
+            if (!more)
                 return;
         }
     }
@@ -1038,6 +1144,12 @@ void Server::close_counted(SOCKET& socket, Close how) {
 // ---- The main loop --------------------------------------------------------------------------------
 
 void Server::dispatch(const OVERLAPPED_ENTRY& entry) {
+    if (entry.lpCompletionKey == kInputKey) {  // a line the operator typed, posted by the reading thread
+        const std::unique_ptr<Typed> input(CONTAINING_RECORD(entry.lpOverlapped, Typed, overlapped));
+        if (input->kind == Typed::Kind::Line)
+            run_console(input->text);
+        return;  // the end of input stops the reading, never the server
+    }
     if (entry.lpOverlapped == nullptr) {  // posted by the console handler, not an I/O
         if (entry.lpCompletionKey == kStopKey)
             begin_shutdown();
@@ -1081,17 +1193,22 @@ void Server::on_slot_io(Slot& slot, Operation& op, DWORD bytes) {
             give_back(slot);
         if (slot.pending == 0)
             release_slot(slot);
+        // No socket is left to ask for the status (WSAGetOverlappedResult needs it): our close
+        // cancelled it, which Windows reports as 995 whatever it was.
+        if (trace_left_ > 0)
+            trace(op.type, id_of(slot), bytes, op.overlapped.Internal == 0 ? 0 : WSA_OPERATION_ABORTED);
         return;
     }
     // Error 64 also comes back for I/O our own closesocket cancelled; the slot state above is
     // what tells the two apart, not the code.
     const DWORD error = completion_error(slot.socket, &op.overlapped);
-    if (op.type == Op::Recv) {
-        if (on_recv_done(slot, bytes, error))
-            read_later(slot);
-    } else if (on_send_done(slot, bytes, error)) {
+    const bool again = op.type == Op::Recv ? on_recv_done(slot, bytes, error) : on_send_done(slot, bytes, error);
+    if (trace_left_ > 0)
+        trace(op.type, id_of(slot), bytes, error);
+    if (again && op.type == Op::Recv)
+        read_later(slot);
+    else if (again)
         post_send(slot);
-    }
 }
 
 void Server::begin_shutdown() {
@@ -1165,6 +1282,7 @@ int Server::run() {
             post_accepts();
         count_turn(clock_.us() - turn_started_us);
         const std::uint64_t now = now_ms();
+        expire(now);
         if (now >= next_tick_ms || stopping_) {
             next_tick_ms = now + kTickMs;
             on_tick();
@@ -1188,11 +1306,229 @@ DWORD Server::wait_ms() const {
     if (!to_read_.empty() || !to_flush_.empty())
         return 0;
     std::uint64_t wait = stopping_ ? kShutdownTickMs : kTickMs;
-    if (!paced_.empty()) {
-        const std::uint64_t now = now_ms(), due = paced_.top().due_ms;
+    const std::uint64_t now = now_ms();
+    // The first paced client may go on, a ban or a mute ends: the loop is awake then, not later.
+    for (const std::uint64_t due : {paced_.empty() ? UINT64_MAX : paced_.top().due_ms, bans_.next_expiry_ms(),
+                                    sessions_.next_expiry_ms()})
         wait = std::min(wait, due > now ? due - now : 0);
-    }
     return static_cast<DWORD>(wait);
+}
+
+// ---- The operator's console (console_commands.h) ------------------------------------------------------------
+//
+// server.exe's standard input: the reading thread posts each line to the port (kInputKey), and the
+// loop runs it here, between completions, so a command never touches a slot the loop is using.
+
+void Server::run_console(const std::string& line) {
+    const console::Command command = console::parse(line);
+    const bool chat = !options_.echo;
+    switch (command.kind) {
+    case console::Kind::Help: console_help(); break;
+    case console::Kind::Stats: std::printf("stats %s\n", stats_text().c_str()); break;
+    case console::Kind::Who: console_who(); break;
+    case console::Kind::Ban: console_ban(command.argument); break;
+    case console::Kind::Bans: console_bans(); break;
+    case console::Kind::Unban: console_unban(command.argument); break;
+    case console::Kind::Trace: console_trace(command.argument); break;
+    case console::Kind::Slot: console_slot(command.argument); break;
+    case console::Kind::Quit: begin_shutdown(); break;
+    case console::Kind::Kick: chat ? console_kick(command.argument) : not_in_echo_mode(command.word); break;
+    case console::Kind::Mute: chat ? console_mute(command.argument, true) : not_in_echo_mode(command.word); break;
+    case console::Kind::Unmute: chat ? console_mute(command.argument, false) : not_in_echo_mode(command.word); break;
+    case console::Kind::Motd: chat ? console_motd(command.argument) : not_in_echo_mode(command.word); break;
+    case console::Kind::Say:
+        if (!chat)
+            not_in_echo_mode(command.word);
+        else if (command.argument.empty())
+            std::printf("error: usage: say TEXT (help lists the commands)\n");
+        else {
+            sessions_.say(command.argument);
+            std::printf("said to %zu online\n", counters_.online);
+        }
+        break;
+    case console::Kind::Unknown:
+        if (!command.word.empty())
+            std::printf("error: unknown command %.*s (help lists the commands)\n", static_cast<int>(command.word.size()),
+                        command.word.data());
+        break;
+    }
+}
+
+void Server::not_in_echo_mode(std::string_view word) {
+    std::printf("error: %.*s is for chat mode: this server echoes (help lists the commands)\n",
+                static_cast<int>(word.size()), word.data());
+}
+
+void Server::console_help() {
+    std::printf("commands:\n");
+    for (const console::Info& command : console::kCommands)
+        std::printf("  %-*.*s %.*s\n", static_cast<int>(console::kHelpSyntaxColumn), static_cast<int>(command.syntax.size()),
+                    command.syntax.data(), static_cast<int>(command.help.size()), command.help.data());
+}
+
+void Server::console_who() {
+    const std::uint64_t now = now_ms();
+    std::printf("who: %zu online\n", counters_.online);
+    for (int i = 0; i < options_.max_clients; ++i) {
+        const Slot& slot = slots_[i];
+        if (!slot.joined)
+            continue;
+        const std::string peer = format_address(slot.address, slot.port);
+        const std::string member = options_.echo ? "peer=" + peer : sessions_.describe(static_cast<SlotId>(i), peer, now);
+        std::printf("slot=%d %s\n", i, member.c_str());
+    }
+}
+
+// The member is told why and goes once that line is out; the others hear it was kicked. `log`:
+// the disconnect line's reason.
+void Server::kick(Slot& slot, std::string_view reason, const char* log) {
+    sessions_.kick(id_of(slot), reason);
+    close_when_drained(slot, log);
+}
+
+void Server::console_kick(std::string_view argument) {
+    const auto [nick, reason] = console::split_word(argument);
+    const SlotId id = nick.empty() ? kNoSlot : sessions_.find(nick);
+    if (nick.empty())
+        std::printf("error: usage: kick NICK [reason] (help lists the commands)\n");
+    else if (id == kNoSlot || slots_[id].state != SlotState::Open)
+        std::printf("error: no member goes by %.*s (help lists the commands)\n", static_cast<int>(nick.size()), nick.data());
+    else {
+        std::printf("kicked %.*s\n", static_cast<int>(nick.size()), nick.data());
+        kick(slots_[id], reason, "kicked");
+    }
+}
+
+// ban ADDR [MINUTES]: ADDR's members are kicked now, its new connections refused until the end.
+void Server::console_ban(std::string_view argument) {
+    const auto [address, minutes] = console::split_word(argument);
+    console::Range range;
+    std::uint64_t ms = static_cast<std::uint64_t>(console::kDefaultBanMinutes) * 60000;
+    if (address.empty() || !parse_range(address, range) || (!minutes.empty() && !console::parse_minutes(minutes, ms))) {
+        std::printf("error: usage: ban ADDR [MINUTES] with an IPv4 or IPv6 address, MINUTES above 0 "
+                    "(help lists the commands)\n");
+        return;
+    }
+    bans_.add(range, address, now_ms() + ms);
+    int kicked = 0;
+    for (int i = 0; i < options_.max_clients; ++i) {
+        Slot& slot = slots_[i];
+        console::Range held;
+        if (slot.state != SlotState::Open || !parse_range(slot.address, held) || !(held == range))
+            continue;
+        if (options_.echo)
+            close_when_drained(slot, "banned");
+        else
+            kick(slot, "banned", "banned");
+        ++kicked;
+    }
+    std::printf("banned %.*s for %.3g minutes; connections closed: %d\n", static_cast<int>(address.size()),
+                address.data(), static_cast<double>(ms) / 60000, kicked);
+}
+
+void Server::console_bans() {
+    const std::uint64_t now = now_ms();
+    std::printf("bans: %zu\n", bans_.list().size());
+    for (const console::Bans::Ban& ban : bans_.list())
+        std::printf("  %s %llu minutes left\n", ban.text.c_str(),
+                    static_cast<unsigned long long>(minutes_left(ban.until_ms, now)));
+}
+
+void Server::console_unban(std::string_view argument) {
+    console::Range range;
+    if (argument.empty() || !parse_range(argument, range))
+        std::printf("error: usage: unban ADDR with an IPv4 or IPv6 address (help lists the commands)\n");
+    else if (!bans_.remove(range))
+        std::printf("error: %.*s is not banned (bans lists them)\n", static_cast<int>(argument.size()), argument.data());
+    else
+        std::printf("unbanned %.*s\n", static_cast<int>(argument.size()), argument.data());
+}
+
+// mute NICK [MINUTES], unmute NICK.
+void Server::console_mute(std::string_view argument, bool on) {
+    const auto [nick, minutes] = console::split_word(argument);
+    std::uint64_t ms = static_cast<std::uint64_t>(console::kDefaultMuteMinutes) * 60000;
+    if (nick.empty() || (!on && !minutes.empty()) || (!minutes.empty() && !console::parse_minutes(minutes, ms))) {
+        std::printf("error: usage: %s (help lists the commands)\n", on ? "mute NICK [MINUTES], MINUTES above 0" : "unmute NICK");
+        return;
+    }
+    const SlotId id = sessions_.find(nick);
+    if (id == kNoSlot) {
+        std::printf("error: no member goes by %.*s (help lists the commands)\n", static_cast<int>(nick.size()), nick.data());
+        return;
+    }
+    sessions_.mute(id, on ? now_ms() + ms : 0);
+    if (on)
+        std::printf("muted %.*s for %.3g minutes\n", static_cast<int>(nick.size()), nick.data(), static_cast<double>(ms) / 60000);
+    else
+        std::printf("unmuted %.*s\n", static_cast<int>(nick.size()), nick.data());
+}
+
+void Server::console_motd(std::string_view argument) {
+    if (argument.empty()) {
+        std::printf("error: usage: motd TEXT, or motd off (help lists the commands)\n");
+        return;
+    }
+    const bool off = proto::equals_ignoring_case(argument, "off");
+    sessions_.set_motd(off ? std::string_view() : argument);
+    std::printf(off ? "motd off\n" : "motd set\n");
+}
+
+// trace [N], trace off: the next N completions, one line each as the loop handles them (trace).
+void Server::console_trace(std::string_view argument) {
+    int count = console::kDefaultTraceCount;
+    if (proto::equals_ignoring_case(argument, "off")) {
+        count = 0;
+    } else if (!argument.empty() && !parse_int(std::string(argument).c_str(), 1, 1000000, count)) {
+        std::printf("error: usage: trace [N] with N from 1 to 1000000, or trace off (help lists the commands)\n");
+        return;
+    }
+    trace_left_ = count;
+    std::printf(count == 0 ? "trace off\n" : "trace: the next %d completions\n", count);
+}
+
+// slot N: what the core holds for the slot, then (a member's) what the session layer holds.
+void Server::console_slot(std::string_view argument) {
+    int n = 0;
+    if (argument.empty() || !parse_int(std::string(argument).c_str(), 0, options_.max_clients - 1, n)) {
+        std::printf("error: usage: slot N with N from 0 to %d (help lists the commands)\n", options_.max_clients - 1);
+        return;
+    }
+    const Slot& slot = slots_[n];
+    const char* receive = !slot.recv_op.in_flight                  ? "idle"
+                          : slot.lent == ReceiveBuffers::kNone ? "zero-byte"
+                                                               : "posted";
+    std::printf("slot %d state=%s gen=%u pending=%d recv=%s send=%s queued=%zu in_flight=%zu paused=%s peer=%s\n", n,
+                state_name(slot.state), slot.generation, slot.pending, receive, slot.send_op.in_flight ? "posted" : "idle",
+                slot.out.queued_bytes(), slot.out.in_flight_bytes(), slot.paused_since_ms != 0 || slot.reading_paused ? "yes" : "no",
+                slot.state == SlotState::Free ? "-" : format_address(slot.address, slot.port).c_str());
+    if (slot.joined && !options_.echo)
+        std::printf("slot %d %s\n", n, sessions_.describe_terminal(static_cast<SlotId>(n), now_ms()).c_str());
+}
+
+// One completion (or an operation that completed at once), as it was handled.
+void Server::trace(Op op, SlotId id, DWORD bytes, DWORD error) {
+    static constexpr const char* kOps[] = {"ACCEPT", "RECV", "SEND", "CONNECT"};
+    const Slot* slot = id == kNoSlot ? nullptr : &slots_[id];
+    char where[16] = "-";
+    if (slot)
+        std::snprintf(where, sizeof where, "%u", id);
+    std::printf("trace t_us=%llu op=%s slot=%s gen=%u bytes=%lu err=%lu pending=%d queued=%zu state=%s\n",
+                static_cast<unsigned long long>(clock_.us()), kOps[static_cast<int>(op)], where, slot ? slot->generation : 0,
+                static_cast<unsigned long>(bytes), static_cast<unsigned long>(error), slot ? slot->pending : 0,
+                slot ? slot->out.unsent() : 0, slot ? state_name(slot->state) : "-");
+    if (--trace_left_ == 0)
+        std::printf("trace: done\n");
+}
+
+// Bans and mutes that have ended are lifted, and the operator is told.
+void Server::expire(std::uint64_t now) {
+    bans_.expire(now, [](std::string_view address) {
+        std::printf("ban of %.*s ended\n", static_cast<int>(address.size()), address.data());
+    });
+    sessions_.expire(now, [](std::string_view nick) {
+        std::printf("mute of %.*s ended\n", static_cast<int>(nick.size()), nick.data());
+    });
 }
 
 std::string Server::stats_text() {
@@ -1209,7 +1545,7 @@ std::string Server::stats_text() {
                   "online=%llu peak=%llu accepted=%llu lines_in=%llu lines_out=%llu bytes_in=%llu bytes_out=%llu "
                   "slow_dropped=%llu sockets=%ld handles=%lu mem_kb=%llu uptime_s=%llu "
                   "recv_calls=%llu recv_at_once=%llu send_calls=%llu send_at_once=%llu dequeues=%llu "
-                  "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu "
+                  "line_rate=%d line_burst=%d throttled=%llu throttled_ms=%llu refused_full=%llu refused_per_ip=%llu refused_banned=%llu "
                   "keepalive_closed=%llu turns=%llu turn_us=%llu turn_max_us=%llu recv_us=%llu send_us=%llu board_views=%llu "
                   "conn_bytes=%llu zero_recvs=%llu reads=%llu reads_empty=%llu recv_cancelled=%llu lent_buffers=%llu",
                   n(counters_.online), n(counters_.peak), n(counters_.accepted), n(sessions_.counters().lines_in),
@@ -1218,7 +1554,7 @@ std::string Server::stats_text() {
                   n((now_ms() - started_ms_) / 1000), n(counters_.recv_calls), n(counters_.recv_at_once),
                   n(counters_.send_calls), n(counters_.send_at_once), n(counters_.dequeues), options_.line_rate,
                   options_.line_burst, n(counters_.throttled), n(counters_.throttled_ms), n(counters_.refused),
-                  n(counters_.refused_per_ip), n(counters_.keepalive_closed), n(counters_.turns), n(counters_.turn_us),
+                  n(counters_.refused_per_ip), n(counters_.refused_banned), n(counters_.keepalive_closed), n(counters_.turns), n(counters_.turn_us),
                   n(counters_.turn_max_us), n(counters_.recv_us), n(counters_.send_us), n(sessions_.board_views()),
                   n(per_connection), n(counters_.zero_recvs), n(counters_.reads), n(counters_.reads_empty),
                   n(counters_.recv_cancelled), n(buffers_.lent()));
@@ -1242,6 +1578,8 @@ int main(int argc, char** argv) {
         Option::Number("--line-burst", options.line_burst, 1, 1000000),
         Option::Number("--max-per-ip", options.max_per_ip, 1, 1000000),
         Option::Number("--keepalive", options.keepalive_s, 0, 86400),
+        Option::Number("--recv-chunk", options.recv_chunk, 1, 1 << 20),
+        Option::Number("--send-chunk", options.send_chunk, 1, 1 << 30),
         Option::Flag("--echo", options.echo),
         Option::Flag("--quiet", options.quiet),
     };

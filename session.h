@@ -25,6 +25,7 @@
 #include "terminal.h"
 #include "util.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -79,12 +80,14 @@ public:
     // A new connection in `slot`: a fresh session, a member named, placed, welcomed and announced.
     // `now_ms`: the clock of receive(), which the room measures idle time on.
     void open(SlotId slot, std::uint64_t now_ms);
-    // What a receive brought (`fresh`), or the rest of one that was paused (resume).
-    Fed receive(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms) {
-        return take(slot, data, size, now_ms, true);
+    // What a receive brought, or the rest of one that was paused (resume). `waiting`: bytes that
+    // arrived with these and are still in the OS, when the core cut the receive short
+    // (--recv-chunk): the terminal's guess at typing must see what the peer sent, not the cap.
+    Fed receive(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, std::size_t waiting = 0) {
+        return take(slot, data, size, now_ms, true, waiting);
     }
     Fed resume(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms) {
-        return take(slot, data, size, now_ms, false);
+        return take(slot, data, size, now_ms, false, 0);
     }
     // The member is gone from the room (announced when `announce`); its socket is the core's.
     void close(SlotId slot, bool announce);
@@ -94,6 +97,25 @@ public:
     void end_turn();
 
     std::string_view nick(SlotId slot) const { return room_.nick(slot); }
+
+    // The operator's console: what it does to members (console_commands.h). Each answers the operator with
+    // text for standard output, or says, by kNoSlot, that no member goes by that nick.
+    SlotId find(std::string_view nick) const { return room_.find(nick); }
+    // The member is told why and, once it is gone, the others that it was kicked; the core closes it.
+    void kick(SlotId slot, std::string_view reason);
+    // Its chat, /me and /msg reach nobody until `until_ms` (0: from now on they do again).
+    void mute(SlotId slot, std::uint64_t until_ms);
+    void say(std::string_view text);
+    void set_motd(std::string_view text) { motd_.assign(text.data(), text.size()); }
+    // A member as `who` lists it: "nick=.. peer=.. square=x,y muted=no|Nm" (`peer` is the core's).
+    std::string describe(SlotId slot, std::string_view peer, std::uint64_t now_ms) const;
+    // `slot N`'s part: its input budget, terminal mode, view and encoding.
+    std::string describe_terminal(SlotId slot, std::uint64_t now_ms) const;
+    // When the next mute ends (UINT64_MAX: none); expire() lifts the mutes that have ended and
+    // hands each one's nick to `on_end`.
+    std::uint64_t next_expiry_ms() const;
+    template <typename OnEnd>
+    void expire(std::uint64_t now_ms, OnEnd&& on_end);
     std::size_t board_views() const { return views_.count(); }
     const Counters& counters() const { return counters_; }
 
@@ -104,6 +126,7 @@ private:
         bool wants_board = false;  // asked for /play: the board view whenever its window is big enough
         bool closing = false;      // the core took no more bytes for it
         bool has_spoken = false;   // a line came: the first is looked at for HTTP
+        bool kicked = false;       // by the operator: the others hear so when it is gone
     };
     // The terminal's sink for one slot's input: a line or a key is acted on, then paid for.
     struct Feed {
@@ -130,7 +153,7 @@ private:
     }
     int input_column(SlotId viewer) override { return sessions_[viewer].terminal.input_column(); }
 
-    Fed take(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, bool fresh);
+    Fed take(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, bool fresh, std::size_t waiting);
     bool on_line(Feed& feed, std::string_view line);
     bool refuse_http(Feed& feed, std::string_view line);
     bool on_key(Feed& feed, term::Key key);
@@ -150,6 +173,8 @@ private:
     int line_rate_, line_burst_;
     const term::Codec* codec_;
     SlotQueue to_redraw_;  // terminals whose half-typed line is off the screen until the turn ends
+    std::vector<SlotId> muted_;  // the members with a mute on them, for its end
+    std::string motd_;  // the operator's message of the day: empty, none
     std::string wire_;        // scratch: one line encoded for the wire
     std::string cp949_wire_;  // scratch: the same line for CP949 connections
     std::string read_;        // scratch: a line typed with the Korean input on, as read
@@ -163,19 +188,24 @@ inline void Sessions::open(SlotId slot, std::uint64_t now_ms) {
     session.wants_board = false;
     session.closing = false;
     session.has_spoken = false;
+    session.kicked = false;
     views_.show(room_, room_.join(slot, now_ms), *this);
+    if (!motd_.empty())
+        deliver(slot, "* motd: " + motd_);
 }
 
 inline void Sessions::close(SlotId slot, bool announce) {
+    mute(slot, 0);
     views_.close(slot, nullptr);  // before the views are told: it is one of them no more
-    views_.show(room_, room_.leave(slot, announce), *this);
+    views_.show(room_, room_.leave(slot, announce, sessions_[slot].kicked ? "was kicked" : "left"), *this);
 }
 
 // Feeds the slot's terminal. When it stops early, consumed says how much it took and next why.
-inline Fed Sessions::take(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, bool fresh) {
+inline Fed Sessions::take(SlotId slot, const char* data, std::size_t size, std::uint64_t now_ms, bool fresh,
+                          std::size_t waiting) {
     Session& session = sessions_[slot];
     Feed feed{*this, slot, now_ms};
-    const bool all = fresh ? session.terminal.feed(data, size, feed) : session.terminal.resume(data, size, feed);
+    const bool all = fresh ? session.terminal.feed(data, size, feed, waiting) : session.terminal.resume(data, size, feed);
     if (session.terminal.take_resized() && !session.closing && feed.next != Next::Quit)
         resize(slot);
     if (all)
@@ -318,6 +348,67 @@ inline void Sessions::resize(SlotId slot) {
         return;
     if (views_.viewing(slot) || play::fits(session.terminal.width(), session.terminal.height()))
         show_board(slot);
+}
+
+// ---- The operator's console --------------------------------------------------------------------------
+
+inline void Sessions::kick(SlotId slot, std::string_view reason) {
+    deliver(slot, reason.empty() ? std::string("* kicked by the operator") : "* kicked by the operator: " + std::string(reason));
+    sessions_[slot].kicked = true;
+}
+
+inline void Sessions::mute(SlotId slot, std::uint64_t until_ms) {
+    room_.mute(slot, until_ms);
+    const auto listed = std::find(muted_.begin(), muted_.end(), slot);
+    if (until_ms != 0 && listed == muted_.end())
+        muted_.push_back(slot);
+    else if (until_ms == 0 && listed != muted_.end())
+        muted_.erase(listed);
+}
+
+inline void Sessions::say(std::string_view text) { room_.announce("* [server] " + std::string(text)); }
+
+inline std::string Sessions::describe(SlotId slot, std::string_view peer, std::uint64_t now_ms) const {
+    const chat::Square square = room_.square(slot);
+    const std::uint64_t muted_until = room_.muted_until(slot);
+    const std::string_view away = room_.away(slot);
+    std::string text = "nick=" + std::string(room_.nick(slot)) + " peer=" + std::string(peer) +
+                       " square=" + std::to_string(square.x) + "," + std::to_string(square.y) +
+                       " idle=" + std::to_string(room_.idle_ms(slot, now_ms) / 1000) + "s";
+    text += " away=" + (away.empty() ? std::string("no") : "\"" + std::string(away) + "\"");
+    text += " muted=" + (muted_until > now_ms ? std::to_string(minutes_left(muted_until, now_ms)) + "m" : "no");
+    return text;
+}
+
+inline std::string Sessions::describe_terminal(SlotId slot, std::uint64_t now_ms) const {
+    const Session& session = sessions_[slot];
+    const term::Terminal& terminal = session.terminal;
+    char text[200];
+    std::snprintf(text, sizeof text, "budget=%.1f terminal=%s view=%s window=%dx%d encoding=%s",
+                  session.budget.available(now_ms), !terminal.is_terminal() ? "lines" : terminal.echoing() ? "character" : "offered",
+                  views_.viewing(slot) ? "board" : "lines", terminal.width(), terminal.height(),
+                  terminal.encoding() == proto::Encoding::Utf8 ? "utf8" : "cp949");
+    return text;
+}
+
+inline std::uint64_t Sessions::next_expiry_ms() const {
+    std::uint64_t next = UINT64_MAX;
+    for (const SlotId slot : muted_)
+        next = std::min(next, room_.muted_until(slot));
+    return next;
+}
+
+template <typename OnEnd>
+void Sessions::expire(std::uint64_t now_ms, OnEnd&& on_end) {
+    for (std::size_t i = 0; i < muted_.size();) {
+        const SlotId slot = muted_[i];
+        if (room_.muted_until(slot) > now_ms) {
+            ++i;
+            continue;
+        }
+        on_end(room_.nick(slot));
+        mute(slot, 0);
+    }
 }
 
 // ---- Lines to members ---------------------------------------------------------------------------------

@@ -96,15 +96,17 @@ public:
     explicit Terminal(const Codec* codec = nullptr) : codec_(codec) {}
 
     // One receive. Returns false when the sink asked to stop: consumed() says how much of the
-    // chunk was taken, and the rest is for resume().
+    // chunk was taken, and the rest is for resume(). `waiting`: bytes that arrived with these and
+    // are still in the OS, when the receive was cut short (the server's --recv-chunk).
     template <typename Sink>
-    bool feed(const char* data, std::size_t size, Sink& sink) {
-        return take(data, size, sink, true);
+    bool feed(const char* data, std::size_t size, Sink& sink, std::size_t waiting = 0) {
+        guess_typing(data, size, waiting);
+        return take(data, size, sink);
     }
     // The rest of a receive whose feeding was stopped: no new receive, so no keystroke.
     template <typename Sink>
     bool resume(const char* data, std::size_t size, Sink& sink) {
-        return take(data, size, sink, false);
+        return take(data, size, sink);
     }
     std::size_t consumed() const { return consumed_; }
 
@@ -148,8 +150,9 @@ public:
 private:
     enum class Escape : std::uint8_t { None, Esc, Csi, Ss3 };
 
+    void guess_typing(const char* data, std::size_t size, std::size_t waiting);
     template <typename Sink>
-    bool take(const char* data, std::size_t size, Sink& sink, bool fresh_receive);
+    bool take(const char* data, std::size_t size, Sink& sink);
     // What the telnet protocol reports, for this terminal and its sink.
     template <typename Sink>
     struct Events {
@@ -234,19 +237,28 @@ private:
     char undecoded_[4] = {};   // the bytes of a character not complete yet, as typed
     std::size_t undecoded_bytes_ = 0;
     std::size_t consumed_ = 0;  // of the last chunk fed
+    std::size_t arrival_left_ = 0;  // bytes of the last arrival still in the OS (see guess_typing)
+    bool typing_ = false;           // the arrival being received looks like a keystroke so far
 };
 
-template <typename Sink>
-bool Terminal::take(const char* data, std::size_t size, Sink& sink, bool fresh_receive) {
-    // A few bytes and no line end, at the start of a line: someone typing, one key at a time.
-    if (!terminal_ && fresh_receive && size > 0 && size <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 &&
-        !telnet_.in_command()) {
-        bool line_end = false;
-        for (std::size_t i = 0; i < size; ++i)
-            line_end = line_end || data[i] == '\r' || data[i] == '\n';
-        if (!line_end)
-            become_terminal();
+// A few bytes and no line end, at the start of a line: someone typing, one key at a time. The guess
+// is made on an arrival, what the peer sent at once: one receive, or, when the server cuts its
+// receives short, the receives up to the one after which nothing of it is waiting.
+inline void Terminal::guess_typing(const char* data, std::size_t size, std::size_t waiting) {
+    if (arrival_left_ == 0)  // a new arrival
+        typing_ = !terminal_ && size > 0 && size + waiting <= kKeystrokeBytes && line_.empty() && undecoded_bytes_ == 0 &&
+                  !telnet_.in_command();
+    arrival_left_ = waiting;
+    for (std::size_t i = 0; i < size && typing_; ++i)
+        typing_ = data[i] != '\r' && data[i] != '\n';
+    if (typing_ && waiting == 0) {
+        typing_ = false;
+        become_terminal();
     }
+}
+
+template <typename Sink>
+bool Terminal::take(const char* data, std::size_t size, Sink& sink) {
     Events<Sink> events{*this, sink};
     for (std::size_t i = 0; i < size; ++i) {
         consumed_ = i + 1;

@@ -69,6 +69,8 @@ public:
     // Bytes held that the OS has not taken yet: what a send limit is measured on.
     std::size_t unsent() const { return queued_.size() + (sending_.size() - sent_); }
     bool has_queued() const { return !queued_.empty(); }
+    std::size_t queued_bytes() const { return queued_.size(); }
+    std::size_t in_flight_bytes() const { return sending_.size() - sent_; }
     bool in_flight() const { return !sending_.empty(); }
 
     // Moves what is queued into the send, when none is in flight. False when there is nothing to send.
@@ -129,6 +131,13 @@ public:
         tokens_milli_ -= 1000;
         return tokens_milli_ >= 1000;
     }
+    // How many may be spent now (a rate of 0: as many as the burst; no limit is kept then).
+    double available(std::uint64_t now_ms) const {
+        if (!limited())
+            return burst_;
+        const long long gained = now_ms > last_ms_ ? static_cast<long long>(now_ms - last_ms_) * rate_ : 0;
+        return static_cast<double>(std::min<long long>(1000LL * burst_, tokens_milli_ + gained)) / 1000;
+    }
     // When the next one may be spent (now, if it may).
     std::uint64_t ready_at(std::uint64_t now_ms) {
         refill(now_ms);
@@ -184,6 +193,11 @@ inline bool parse_thousandths(const char* text, int low, int high, int& value) {
         return false;
     value = static_cast<int>(thousandths);
     return true;
+}
+
+// Whole minutes left until `until_ms`, rounded up: what the operator and a muted member are told.
+inline std::uint64_t minutes_left(std::uint64_t until_ms, std::uint64_t now_ms) {
+    return until_ms > now_ms ? (until_ms - now_ms + 59999) / 60000 : 0;
 }
 
 // One command-line option: a flag, a number in a range (whole, or in thousandths), or a text.

@@ -39,13 +39,34 @@ def pytest_runtest_protocol(item, nextitem):
     return True
 
 
+# The modules whose tests run twice: as they are, and against servers whose receives take one byte
+# and whose sends hand the OS at most seven (--recv-chunk 1 --send-chunk 7), so the framing, the
+# escape sequences, the UTF-8 and CP949 reassembly and the short sends are proven by real
+# completions, not only by the fuzzer.
+SHORT_IO_MODULES = {"test_protocol", "test_terminal", "test_play"}
+SHORT_IO_ARGS = ("--recv-chunk", "1", "--send-chunk", "7")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in SHORT_IO_MODULES and "start_server" in metafunc.fixturenames:
+        metafunc.parametrize("server_io", ["whole", "short"], indirect=True)
+
+
 @pytest.fixture
-def start_server(wine):
-    """start_server(*args, port=None) -> Server; every server still running at the end is stopped."""
+def server_io(request):
+    """How the servers of a test do their I/O: "whole", or "short" (SHORT_IO_ARGS)."""
+    return getattr(request, "param", "whole")
+
+
+@pytest.fixture
+def start_server(wine, server_io):
+    """start_server(*args, port=None, console=False) -> Server; every server still running at the end
+    is stopped. console=True: its standard input is a pipe for the operator's commands."""
     started = []
 
-    def start(*args, port=None):
-        server = wine.start_server(args, port=port)
+    def start(*args, port=None, console=False):
+        args = args + (SHORT_IO_ARGS if server_io == "short" else ())
+        server = wine.start_server(args, port=port, console=console)
         started.append(server)
         return server
 

@@ -232,8 +232,8 @@ class Wine:
     def spawn(self, exe, args, stdin=subprocess.DEVNULL):
         return Process(self, exe, args, stdin=stdin)
 
-    def start_server(self, args, port=None):
-        return Server(self, args, port=port)
+    def start_server(self, args, port=None, console=False):
+        return Server(self, args, port=port, console=console)
 
 
 # ---- Processes ----------------------------------------------------------------------------------
@@ -305,10 +305,12 @@ class Process:
 class Server(Process):
     """server.exe on a free loopback port, started once its "listening" line is out."""
 
-    def __init__(self, wine, args, port=None, attempts=5):
+    def __init__(self, wine, args, port=None, attempts=5, console=False):
+        """console: its standard input is a pipe the test types the operator's commands into (type())."""
         for attempt in range(attempts):
             self.port = port or free_port()
-            super().__init__(wine, "server.exe", ["--port", str(self.port), "--bind", "127.0.0.1"] + list(args))
+            super().__init__(wine, "server.exe", ["--port", str(self.port), "--bind", "127.0.0.1"] + list(args),
+                             stdin=subprocess.PIPE if console else subprocess.DEVNULL)
             try:
                 self.wait_for_line(lambda l: l.startswith("listening on"), timeout=START_TIMEOUT)
                 return
@@ -335,6 +337,27 @@ class Server(Process):
     def connect(self, **kw):
         return Conn(self.port, **kw)
 
+    def type(self, line):
+        """One line of the operator's console (a server started with console=True)."""
+        self.proc.stdin.write(line.encode("utf-8") + b"\n")
+        self.proc.stdin.flush()
+
+    def console(self, line, predicate, timeout=30):
+        """Types `line` and waits for the first output line after it that `predicate` accepts."""
+        with self.cond:
+            seen = len(self.lines)
+        self.type(line)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for out in self.lines[seen:]:
+                    if predicate(out):
+                        return out
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    raise AssertionError(f"no answer to {line!r}; output was:\n" + "\n".join(self.lines[-50:]))
+                self.cond.wait(min(left, 0.5))
+
     def stats(self):
         """The server's counters, asked for over a fresh connection, as a dict of ints."""
         with self.connect() as probe:
@@ -356,8 +379,10 @@ class Server(Process):
 class Conn:
     """One TCP client of the server, reading whole lines."""
 
-    def __init__(self, port, timeout=20, host="127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, timeout=20, host="127.0.0.1", source=None):
+        """source: the local address to connect from (127.0.0.2 ... on loopback), else any."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
 
     def __enter__(self):

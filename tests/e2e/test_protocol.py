@@ -141,7 +141,7 @@ def test_stats_has_every_counter(server):
     assert keys == ["online", "peak", "accepted", "lines_in", "lines_out", "bytes_in", "bytes_out",
                     "slow_dropped", "sockets", "handles", "mem_kb", "uptime_s",
                     "recv_calls", "recv_at_once", "send_calls", "send_at_once", "dequeues",
-                    "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip",
+                    "line_rate", "line_burst", "throttled", "throttled_ms", "refused_full", "refused_per_ip", "refused_banned",
                     "keepalive_closed", "turns", "turn_us", "turn_max_us", "recv_us", "send_us", "board_views",
                     "conn_bytes", "zero_recvs", "reads", "reads_empty", "recv_cancelled", "lent_buffers"]
     stats = conn.stats()
@@ -228,8 +228,9 @@ def test_one_senders_lines_arrive_in_order(server):
 def test_0xff_goes_out_as_iac_iac(server):
     sender, nick = join(server)
     sender.send(bytes([ord("a"), IAC, IAC, ord("b")]) + b"\r\n")
-    line = sender.sock.recv(1000)
-    assert line == nick.encode() + b": a\xff\xffb\r\n"
+    while not sender.buf.endswith(b"\r\n"):
+        sender.buf += sender.sock.recv(1000)
+    assert sender.buf == nick.encode() + b": a\xff\xffb\r\n"
 
 
 # ---- Framing on the wire ----------------------------------------------------------------------
@@ -272,10 +273,11 @@ def test_backspace_delete_tab_and_control_bytes(server):
     assert conn.read_line() == "PONG caz !red"  # the escape sequence consumed whole
 
 
-def test_200kb_of_garbage_then_a_valid_command(server):
+def test_200kb_of_garbage_then_a_valid_command(server, server_io):
     conn, _ = join(server)
     other, _ = join(server)
-    conn.send(bytes(range(32, 127)) * 2200)  # ~209 KB with no line end
+    # ~209 KB with no line end; 2 KB when every byte is a completion of its own (minutes under Wine)
+    conn.send(bytes(range(32, 127)) * (2200 if server_io == "whole" else 22))
     conn.send(b"\r\n/ping after garbage\r\n")
     lines = conn.read_until(lambda l: l.startswith("PONG"))
     assert lines.count("ERR line too long (max 512)") == 1

@@ -47,9 +47,10 @@ def test_clients_that_send_whole_lines_never_receive_a_telnet_byte(server):
     b.close()
 
 
-def test_a_subnegotiation_however_long_is_skipped_and_what_follows_is_read(server):
+def test_a_subnegotiation_however_long_is_skipped_and_what_follows_is_read(server, server_io):
     conn, _ = raw_client(server)
-    conn.send(bytes([IAC, 250, 24]) + b"x" * 100_000 + bytes([IAC, 240]) + b"/ping after\r\n")
+    long = 100_000 if server_io == "whole" else 2_000  # one completion a byte: 2 KB is long enough
+    conn.send(bytes([IAC, 250, 24]) + b"x" * long + bytes([IAC, 240]) + b"/ping after\r\n")
     assert conn.read_until(lambda l: l.endswith("PONG after"))[-1].endswith("PONG after")
     conn.close()
 
@@ -112,7 +113,9 @@ def test_a_line_arriving_while_typing_goes_above_the_half_typed_line(server, win
     other.close()
 
 
-def test_many_lines_in_one_turn_cost_one_erase_and_one_redraw(server, windows_telnet):
+def test_many_lines_in_one_turn_cost_one_erase_and_one_redraw(server, windows_telnet, server_io):
+    if server_io == "short":
+        pytest.skip("one byte a receive takes the burst in many turns: what one turn costs is not asked then")
     t = windows_telnet()
     welcomed(t)
     other, other_nick = raw_client(server)

@@ -237,6 +237,82 @@ TEST(a_board_view_opens_with_the_recent_chat) {
     CHECK(s.sent(0, "guest2: earlier words\r\n"));
 }
 
+// ---- The operator's console -----------------------------------------------------------------------
+
+TEST(a_kicked_member_is_told_why_and_the_others_that_it_was_kicked) {
+    Sessions s;
+    s.open(2);
+    CHECK(s.sessions.find("GUEST2") == 1 && s.sessions.find("nobody") == kNoSlot);
+    s.sessions.kick(1, "too loud");
+    CHECK(s.take(1) == "* kicked by the operator: too loud\r\n");
+    CHECK(s.take(0).empty());  // not until it is gone
+    s.sessions.close(1, true);
+    CHECK(s.take(0) == "* guest2 was kicked\r\n");
+    s.sessions.open(1, s.now_ms);  // the next occupant of the slot is nobody's kick
+    s.take(0), s.take(1);
+    s.sessions.kick(1, "");
+    CHECK(s.take(1) == "* kicked by the operator\r\n");
+}
+
+TEST(a_muted_member_speaks_to_nobody_until_the_mute_ends) {
+    Sessions s;
+    s.open(2);
+    s.sessions.mute(0, s.now_ms + 90000);  // a minute and a half
+    CHECK(s.sessions.next_expiry_ms() == s.now_ms + 90000);
+    s.receive(0, "hello\r\n/who\r\n");
+    const std::string got = s.take(0);
+    CHECK(got.rfind("ERR you are muted (2 more minutes)\r\n* 2 online: ", 0) == 0);  // /who still answers
+    s.receive(0, "/me waves\r\n/msg guest2 psst\r\n");
+    CHECK(s.take(0) == "ERR you are muted (2 more minutes)\r\nERR you are muted (2 more minutes)\r\n");
+    CHECK(s.take(1).empty());
+    std::string ended;
+    s.sessions.expire(s.now_ms + 89999, [&](std::string_view nick) { ended += nick; });
+    CHECK(ended.empty());
+    s.now_ms += 90000;
+    s.sessions.expire(s.now_ms, [&](std::string_view nick) { ended += nick; });
+    CHECK(ended == "guest1" && s.sessions.next_expiry_ms() == UINT64_MAX);
+    s.receive(0, "back\r\n");
+    CHECK(s.take(1) == "guest1: back\r\n");
+}
+
+TEST(a_mute_goes_with_the_member) {
+    Sessions s;
+    s.open(1);
+    s.sessions.mute(0, s.now_ms + 1000);
+    s.sessions.close(0, false);
+    CHECK(s.sessions.next_expiry_ms() == UINT64_MAX);
+    s.sessions.open(0, s.now_ms);
+    s.receive(0, "a newcomer speaks\r\n");
+    CHECK(s.take(0).find("guest2: a newcomer speaks") != std::string::npos);
+}
+
+TEST(say_reaches_everyone_and_motd_greets_every_newcomer) {
+    Sessions s;
+    s.open(2);
+    s.sessions.say("maintenance at noon");
+    CHECK(s.take(0) == "* [server] maintenance at noon\r\n" && s.take(1) == "* [server] maintenance at noon\r\n");
+    s.sessions.set_motd("be kind");
+    s.sessions.open(2, s.now_ms);
+    CHECK(s.take(2) == "* welcome guest3, 3 online - /help lists commands\r\n* motd: be kind\r\n");
+    s.sessions.set_motd("");
+    s.sessions.open(3, s.now_ms);
+    CHECK(s.take(3).find("motd") == std::string::npos);
+}
+
+TEST(who_and_slot_describe_a_member) {
+    Sessions s;
+    s.open(1);
+    s.sessions.mute(0, s.now_ms + 60000);
+    CHECK(s.sessions.describe(0, "127.0.0.1:5000", s.now_ms) ==
+          "nick=guest1 peer=127.0.0.1:5000 square=2,0 idle=0s away=no muted=1m");
+    s.receive(0, "/away lunch\r\n");
+    s.now_ms += 61000;
+    CHECK(s.sessions.describe(0, "127.0.0.1:5000", s.now_ms) ==
+          "nick=guest1 peer=127.0.0.1:5000 square=2,0 idle=61s away=\"lunch\" muted=no");
+    CHECK(s.sessions.describe_terminal(0, s.now_ms) ==
+          "budget=1.0 terminal=lines view=lines window=80x24 encoding=utf8");
+}
+
 }  // namespace
 
 // ---- The chat a member stays in: the fan-out's filter, private lines, the 한/영 slip, not HTTP ------------

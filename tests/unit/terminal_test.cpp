@@ -87,6 +87,24 @@ TEST(any_telnet_command_makes_a_terminal) {
     CHECK((c.lines == std::vector<std::string>{"hello"}));
 }
 
+TEST(the_guess_at_typing_sees_an_arrival_whole_when_receives_are_cut_short) {
+    Client c;  // a line "hello\r\n" arrived at once, taken one byte a receive (--recv-chunk 1)
+    const std::string line = "hello\r\n";
+    std::string replies;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        c.replies.clear();
+        c.terminal.feed(line.data() + i, 1, c, line.size() - i - 1);
+        replies += c.replies;
+    }
+    CHECK(replies.empty() && !c.terminal.is_terminal());
+    CHECK((c.lines == std::vector<std::string>{"hello"}));
+    Client korean;  // one Hangul key of a CP949 console: two bytes at once, taken one at a time
+    korean.terminal.feed("\xc7", 1, korean, 1);
+    CHECK(korean.replies.empty());
+    korean.terminal.feed("\xd1", 1, korean, 0);
+    CHECK(korean.replies == OFFERS);
+}
+
 // ---- Negotiation ---------------------------------------------------------------------------------
 
 // A sink that stops after its first line, as the server does when a client's budget is spent.
