@@ -701,6 +701,10 @@ void Server::set_up_socket(Slot& slot) {
     if (options_.keepalive_s > 0)
         set_keepalive(slot.socket, options_.keepalive_s);
     set_no_delay(slot.socket);
+    // Non-blocking, for read_waiting's reads; the overlapped receives and sends are not affected
+    // (they pend as before: libuv sets its sockets the same way).
+    u_long non_blocking = 1;
+    ioctlsocket(slot.socket, FIONBIO, &non_blocking);
     setsockopt(slot.socket, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<const char*>(&kSocketSendBufferBytes),
                sizeof kSocketSendBufferBytes);
 }
