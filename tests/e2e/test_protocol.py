@@ -146,9 +146,12 @@ def test_stats_has_every_counter(server):
                     "conn_bytes", "zero_recvs", "reads", "reads_empty", "recv_cancelled", "lent_buffers"]
     stats = conn.stats()
     assert stats["online"] == 1 and stats["lines_in"] >= 1 and stats["mem_kb"] > 0
-    # The I/O counters add up: every line came in through a receive, every welcome and reply went
-    # out through a send, and what completed at once is part of what was called.
-    assert stats["recv_calls"] >= 2 and stats["send_calls"] >= 2 and stats["dequeues"] >= 1
+    # The I/O counters add up: every line came in through a receive or a read (the two lines were
+    # sent a round trip apart, so by two of them at least; which ones depends on how fast the peer
+    # answered), every welcome and reply went out through a send, and what completed at once is
+    # part of what was called.
+    assert stats["recv_calls"] >= 1 and stats["recv_calls"] + stats["reads"] >= 2
+    assert stats["send_calls"] >= 2 and stats["dequeues"] >= 1
     assert stats["recv_at_once"] <= stats["recv_calls"] and stats["send_at_once"] <= stats["send_calls"]
     # Every receive and send is posted within a loop turn, so their time is part of the turns'. A
     # /stats reply is written in the middle of a turn, whose receives and sends are already counted
