@@ -709,10 +709,7 @@ inline void Room::help(SlotId id) {
     tell(id, "* commands:");
     for (const proto::CommandInfo& command : proto::kCommands) {
         text_ = "*   ";
-        text_ += command.syntax;
-        text_.append(command.syntax.size() < proto::kHelpSyntaxColumn ? proto::kHelpSyntaxColumn - command.syntax.size() : 1,
-                     ' ');
-        text_ += command.help;
+        text_ += proto::help_row(command, proto::kHelpSyntaxColumn);
         int name = 0;
         proto::any_name(command, [&](std::string_view alias) {
             if (name++ > 0)

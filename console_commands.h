@@ -31,13 +31,8 @@ constexpr int kDefaultMuteMinutes = 10;
 constexpr int kDefaultTraceCount = 20;
 constexpr int kMaxMinutes = 366 * 24 * 60;  // a year: MINUTES past it is refused, not wrapped
 
-// One row a command: the parser matches `name`, help prints `syntax` in a column and `help` beside it.
-struct Info {
-    std::string_view name;
-    Kind kind;
-    std::string_view syntax;
-    std::string_view help;
-};
+// One row a command (one name each).
+using Info = proto::CommandRow<Kind>;
 constexpr std::size_t kHelpSyntaxColumn = 22;
 constexpr Info kCommands[] = {
     {"help", Kind::Help, "help", "this list"},
@@ -75,8 +70,9 @@ inline std::pair<std::string_view, std::string_view> split_word(std::string_view
 // A line typed at the console; an empty one is Unknown with an empty word.
 inline Command parse(std::string_view line) {
     const auto [word, argument] = split_word(line);
+    const auto is_word = [typed = word](std::string_view name) { return proto::equals_ignoring_case(typed, name); };
     for (const Info& command : kCommands)
-        if (proto::equals_ignoring_case(word, command.name))
+        if (proto::any_name(command, is_word))
             return {command.kind, word, argument};
     return {Kind::Unknown, word, argument};
 }

@@ -94,15 +94,27 @@ inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return true;
 }
 
-// The commands, one row each: the parser matches any of `names` (any case: the command, then its
-// short forms), /help prints `syntax` in a column of kHelpSyntaxColumn characters, `help` beside it
-// and the short forms after. The first row is plain text.
-struct CommandInfo {
+// One row of a command table (the members' below, the operator's in console_commands.h): the
+// parser matches any of `names` (any case: the command, then its short forms), help prints
+// `syntax` in a column and `help` beside it (help_row).
+template <typename Kind>
+struct CommandRow {
     std::string_view names;  // space-separated: "/msg /m /w"
-    CommandKind kind;
+    Kind kind;
     std::string_view syntax;
     std::string_view help;
 };
+
+// `syntax` padded to `column` characters (one space at least), then `help`.
+template <typename Kind>
+std::string help_row(const CommandRow<Kind>& command, std::size_t column) {
+    std::string row(command.syntax);
+    row.append(command.syntax.size() < column ? column - command.syntax.size() : 1, ' ');
+    return row.append(command.help);
+}
+
+// The members' commands: /help prints the short forms after the help. The first row is plain text.
+using CommandInfo = CommandRow<CommandKind>;
 constexpr std::size_t kHelpSyntaxColumn = 16;
 constexpr CommandInfo kCommands[] = {
     {"", CommandKind::Chat, "text", "say text to everyone"},
@@ -140,8 +152,8 @@ static_assert(says_number(command_info(CommandKind::Move).help, "", kBoardSize, 
               says_number(command_info(CommandKind::Move).help, "x", kBoardSize, " "));
 
 // Calls visit(name) for each of the command's space-separated names; stops when it returns true.
-template <typename Visit>
-bool any_name(const CommandInfo& command, Visit&& visit) {
+template <typename Kind, typename Visit>
+bool any_name(const CommandRow<Kind>& command, Visit&& visit) {
     std::string_view names = command.names;
     while (!names.empty()) {
         const std::size_t end = std::min(names.find(' '), names.size());

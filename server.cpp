@@ -1366,8 +1366,7 @@ void Server::not_in_echo_mode(std::string_view word) {
 void Server::console_help() {
     std::printf("commands:\n");
     for (const console::Info& command : console::kCommands)
-        std::printf("  %-*.*s %.*s\n", static_cast<int>(console::kHelpSyntaxColumn), static_cast<int>(command.syntax.size()),
-                    command.syntax.data(), static_cast<int>(command.help.size()), command.help.data());
+        std::printf("  %s\n", proto::help_row(command, console::kHelpSyntaxColumn + 1).c_str());
 }
 
 void Server::console_who() {

@@ -32,7 +32,7 @@ TEST(commands_are_parsed_with_their_argument_trimmed_in_any_case) {
     CHECK(console::parse("dance").kind == Kind::Unknown && console::parse("dance").word == "dance");
     CHECK(console::parse("   ").kind == Kind::Unknown && console::parse("   ").word.empty());
     for (const console::Info& info : console::kCommands)
-        CHECK(console::parse(std::string(info.name) + " x").kind == info.kind);
+        CHECK(console::parse(std::string(info.names) + " x").kind == info.kind);
 }
 
 TEST(a_word_and_the_rest) {
