@@ -33,7 +33,7 @@ constexpr int kMaxMinutes = 366 * 24 * 60;  // a year: MINUTES past it is refuse
 
 // One row a command (one name each).
 using Info = proto::CommandRow<Kind>;
-constexpr std::size_t kHelpSyntaxColumn = 22;
+constexpr std::size_t kHelpSyntaxColumn = 23;  // help_row's column: where the help text begins
 constexpr Info kCommands[] = {
     {"help", Kind::Help, "help", "this list"},
     {"stats", Kind::Stats, "stats", "the server's counters, as /stats shows them"},
@@ -70,9 +70,8 @@ inline std::pair<std::string_view, std::string_view> split_word(std::string_view
 // A line typed at the console; an empty one is Unknown with an empty word.
 inline Command parse(std::string_view line) {
     const auto [word, argument] = split_word(line);
-    const auto is_word = [typed = word](std::string_view name) { return proto::equals_ignoring_case(typed, name); };
     for (const Info& command : kCommands)
-        if (proto::any_name(command, is_word))
+        if (proto::answers_to(command, word))
             return {command.kind, word, argument};
     return {Kind::Unknown, word, argument};
 }

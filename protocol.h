@@ -164,6 +164,12 @@ bool any_name(const CommandRow<Kind>& command, Visit&& visit) {
     return false;
 }
 
+// Whether `word` is one of the command's names, in any case.
+template <typename Kind>
+bool answers_to(const CommandRow<Kind>& command, std::string_view word) {
+    return any_name(command, [word](std::string_view name) { return equals_ignoring_case(word, name); });
+}
+
 // `line` is what the framer produced: trimmed and non-empty.
 inline Command parse_command(std::string_view line) {
     if (line.empty() || line[0] != '/')
@@ -177,7 +183,7 @@ inline Command parse_command(std::string_view line) {
     const std::string_view word = line.substr(0, word_end);
     const std::string_view argument = line.substr(argument_begin);
     for (const CommandInfo& command : kCommands)
-        if (any_name(command, [word](std::string_view name) { return equals_ignoring_case(word, name); }))
+        if (answers_to(command, word))
             return {command.kind, word, argument};
     return {CommandKind::Unknown, word, argument};
 }

@@ -1366,7 +1366,7 @@ void Server::not_in_echo_mode(std::string_view word) {
 void Server::console_help() {
     std::printf("commands:\n");
     for (const console::Info& command : console::kCommands)
-        std::printf("  %s\n", proto::help_row(command, console::kHelpSyntaxColumn + 1).c_str());
+        std::printf("  %s\n", proto::help_row(command, console::kHelpSyntaxColumn).c_str());
 }
 
 void Server::console_who() {
